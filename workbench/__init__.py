@@ -41,6 +41,13 @@ _LAZY = {
     "catalog": ("workbench.checkpoints", "catalog"),
     "resolve_checkpoint": ("workbench.checkpoints", "resolve_checkpoint"),
     "Tokenizer": ("workbench.tokenizer", "Tokenizer"),
+    "pipeline": ("workbench.pipelines", "pipeline"),
+    "show_tokens": ("workbench.views", "show_tokens"),
+    "show_attention": ("workbench.views", "show_attention"),
+    "show_generation": ("workbench.views", "show_generation"),
+    "show_logit_lens": ("workbench.views", "show_logit_lens"),
+    "fine_tune": ("workbench.training", "fine_tune"),
+    "Workbench": ("workbench.widgets", "Workbench"),
 }
 
 

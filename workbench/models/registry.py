@@ -45,8 +45,14 @@ def register_family(model_type: str, module: str) -> None:
     _MODULES[model_type] = module
 
 
-for _model_type in ("bert", "roberta", "xlm-roberta", "camembert"):
-    register_family(_model_type, "workbench.models.bert")
+for _model_type, _module in {
+    "bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "camembert": "bert",
+    "distilbert": "distilbert", "albert": "albert", "electra": "electra",
+    "gpt2": "gpt2",
+    "llama": "llama", "mistral": "llama", "qwen2": "llama", "gemma": "llama", "phi3": "llama",
+    "gpt_neox": "gpt_neox",
+}.items():
+    register_family(_model_type, f"workbench.models.{_module}")
 
 
 def supported_model_types() -> list[str]:
