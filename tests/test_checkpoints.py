@@ -84,8 +84,13 @@ def no_network(monkeypatch):
         attempts.append(address)
         raise OSError(f"network access attempted in an offline test: {address}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    def refuse_lookup(host, *args, **kwargs):
+        attempts.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, f"name lookup attempted in an offline test: {host}")
+
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: refuse(self, address))
+    monkeypatch.setattr(socket.socket, "connect_ex", lambda self, address: refuse(self, address))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse_lookup)
     return attempts
 
 
@@ -186,6 +191,16 @@ def test_unknown_hub_id_offline_says_what_to_do_without_network(no_network):
                  "wb.catalog(offline=True)"):
         assert part in message
     assert no_network == []
+
+
+def test_unreachable_hub_when_online_is_a_one_sentence_error(monkeypatch, no_network):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    with pytest.raises(CheckpointNotFoundError, match="'org/x' is not in the Hugging Face cache and the Hub could "
+                                                      "not be reached"):
+        resolve_checkpoint("org/x")
+    assert no_network  # it did try the Hub, and the tripwire stopped it
 
 
 def test_near_miss_of_a_catalog_id_suggests_it():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 import os
 import re
 from pathlib import Path
@@ -228,8 +229,9 @@ def download_checkpoint(
     errors = huggingface_hub.errors
     try:
         if allow_patterns is None:
-            repo_files = huggingface_hub.HfApi().list_repo_files(repo_id, revision=revision)
-            allow_patterns = choose_files_to_download(repo_files)
+            # One request for the file list (model_info), rather than a paginated tree listing.
+            info = huggingface_hub.HfApi().model_info(repo_id, revision=revision)
+            allow_patterns = choose_files_to_download([sibling.rfilename for sibling in info.siblings or []])
         folder = huggingface_hub.snapshot_download(
             repo_id, revision=revision, cache_dir=hub_cache_dir(), allow_patterns=allow_patterns
         )
@@ -247,9 +249,21 @@ def download_checkpoint(
         raise CheckpointNotFoundError(
             f"'{repo_id}' has no revision '{revision}' on the Hub; use a branch, tag or commit it has."
         ) from error
-    except (errors.LocalEntryNotFoundError, errors.HfHubHTTPError, OSError) as error:
+    except (errors.LocalEntryNotFoundError, errors.HfHubHTTPError, *_http_client_errors()) as error:
         raise CheckpointNotFoundError(
             f"'{repo_id}' is not in the Hugging Face cache and the Hub could not be reached ({error.__class__.__name__}); "
             "check the network, or pick one of wb.catalog(offline=True)."
         ) from error
     return Path(folder)
+
+
+def _http_client_errors() -> tuple[type[Exception], ...]:
+    """Connection errors of the HTTP client under huggingface_hub (httpx2, httpx or requests by version)."""
+    found: list[type[Exception]] = [OSError]
+    for module_name, class_name in (("httpx2", "TransportError"), ("httpx", "TransportError"),
+                                    ("requests", "RequestException")):
+        try:
+            found.append(getattr(importlib.import_module(module_name), class_name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
