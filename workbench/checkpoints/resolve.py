@@ -103,7 +103,9 @@ def find_in_cache(repo_id: str, revision: str | None = None) -> Path | None:
     return Path(folder)
 
 
-def find_offline(repo_id: str, *, allow_patterns: list[str] | None = None, revision: str | None = None):
+def find_offline(
+    repo_id: str, *, allow_patterns: list[str] | None = None, revision: str | None = None
+) -> tuple[str, Path] | None:
     """Where a Hub id can be loaded from without the network: ("cache" | "package", path), or None.
 
     A cached snapshot wins when it holds what is asked for (the weights by default); a snapshot with only
@@ -225,7 +227,11 @@ def choose_files_to_download(repo_files: list[str]) -> list[str]:
 def download_checkpoint(
     repo_id: str, *, allow_patterns: list[str] | None = None, revision: str | None = None
 ) -> Path:
-    """Download a Hub repository's useful files into the Hugging Face cache, with progress bars."""
+    """Download a Hub repository's useful files into the Hugging Face cache, with progress bars.
+
+    huggingface_hub's own progress bars are tqdm.auto ones (widgets in a notebook, text in a terminal) and
+    can be silenced with HF_HUB_DISABLE_PROGRESS_BARS=1.
+    """
     errors = huggingface_hub.errors
     try:
         if allow_patterns is None:
@@ -251,8 +257,8 @@ def download_checkpoint(
         ) from error
     except (errors.LocalEntryNotFoundError, errors.HfHubHTTPError, *_http_client_errors()) as error:
         raise CheckpointNotFoundError(
-            f"'{repo_id}' is not in the Hugging Face cache and the Hub could not be reached ({error.__class__.__name__}); "
-            "check the network, or pick one of wb.catalog(offline=True)."
+            f"'{repo_id}' is not in the Hugging Face cache and the Hub could not be reached "
+            f"({error.__class__.__name__}); check the network, or pick one of wb.catalog(offline=True)."
         ) from error
     return Path(folder)
 
