@@ -15,7 +15,7 @@ def build_model(config_dict: dict, task: str | None = None, *, device: str | tor
     """A model of the right family and head for a config dict (weights uninitialised on `meta`)."""
     model_type = config_dict.get("model_type")
     family = family_for(model_type)
-    task = normalise_task(task) or task_from_architectures(config_dict.get("architectures"))
+    task = normalise_task(task) or task_from_architectures(config_dict.get("architectures"), family)
     model_class = head_for(family, model_type, task)
     config = Config(config_dict, family.defaults)
     with torch.device(device or "meta"):

@@ -34,6 +34,9 @@ class Family:
     name: str  # the family file, e.g. "bert"
     heads: dict[str, type]  # task -> model class
     defaults: dict[str, Any] = field(default_factory=dict)  # transformers' config defaults for this model_type
+    # config.json `architectures[0]` -> task, for names the suffix rule below gets wrong in this family
+    # (e.g. ElectraForPreTraining is the replaced-token discriminator, not a fill-mask model).
+    architectures: dict[str, str] = field(default_factory=dict)
 
 
 _MODULES: dict[str, str] = {}
@@ -74,8 +77,10 @@ def normalise_task(task: str | None) -> str | None:
     return task
 
 
-def task_from_architectures(architectures: list[str] | None) -> str:
+def task_from_architectures(architectures: list[str] | None, family: Family | None = None) -> str:
     name = (architectures or [""])[0]
+    if family is not None and name in family.architectures:
+        return family.architectures[name]
     for suffix, task in ARCHITECTURE_SUFFIXES:
         if name.endswith(suffix):
             return task
