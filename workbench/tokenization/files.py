@@ -120,9 +120,9 @@ def read_tokenizer_folder(folder: str | Path) -> dict[str, Any]:
                                                      sep_token, backend.token_to_id(sep_token))
     elif wraps_sequences == "roberta":
         cls_token, sep_token = _content(special_tokens["cls_token"]), _content(special_tokens["sep_token"])
-        backend.post_processor = processors.RobertaProcessing(
-            sep=(sep_token, backend.token_to_id(sep_token)), cls=(cls_token, backend.token_to_id(cls_token)),
-            trim_offsets=config.get("trim_offsets", True), add_prefix_space=config.get("add_prefix_space", False))
+        backend.post_processor = processors.RobertaProcessing(  # (sep, cls, trim_offsets, add_prefix_space)
+            (sep_token, backend.token_to_id(sep_token)), (cls_token, backend.token_to_id(cls_token)),
+            config.get("trim_offsets", True), config.get("add_prefix_space", False))
 
     model_max_length = config.get("model_max_length", config.get("max_len"))
     return dict(
@@ -282,6 +282,8 @@ def write_tokenizer_folder(tokenizer: Tokenizer, folder: str | Path) -> tuple[st
     tokenizer_path.write_text(tokenizer.backend_json(), encoding="utf-8")
 
     special_tokens_map = dict(tokenizer.special_tokens_map)
+    if tokenizer.extra_special_tokens:  # the name both transformers 4 and 5 read as a list
+        special_tokens_map["additional_special_tokens"] = tokenizer.extra_special_tokens
     config = {
         **tokenizer.config_extras,
         # Without a class of its own, the generic fast tokenizer loads tokenizer.json exactly as written.

@@ -124,7 +124,9 @@ class Tokenizer:
                    if token is not None and str(getattr(token, "content", token)) not in known]
         if missing:
             backend.add_special_tokens(missing)
-        if add_bos_token is not None or add_eos_token is not None:
+        # Like transformers: an explicit add_bos/add_eos, or no post-processor at all, gives the BOS/EOS template
+        # (with neither, "$A:0" and "$A:0 $B:1", which also marks pair and overflow tokens with sequence ids).
+        if add_bos_token is not None or add_eos_token is not None or backend.post_processor is None:
             bos = (self.bos_token, self.bos_token_id) if add_bos_token and self.bos_token is not None else None
             eos = (self.eos_token, self.eos_token_id) if add_eos_token and self.eos_token is not None else None
             backend.post_processor = bos_eos_post_processor(bos, eos)
@@ -190,7 +192,8 @@ class Tokenizer:
         if return_overflowing_tokens:
             data["overflow_to_sample_mapping"] = sample_of_row
         elif not batched and return_tensors is None:
-            data = {key: value[0] for key, value in data.items()}  # one text: flat lists
+            # One text: flat lists. Like transformers, only per-token fields lose the batch level (length stays [n]).
+            data = {key: value[0] if isinstance(value[0], list) else value for key, value in data.items()}
         return BatchEncoding(data, rows, tensor_type=return_tensors)
 
     def _backend_inputs(self, text, text_pair, is_split_into_words: bool) -> tuple[bool, list]:
@@ -292,12 +295,11 @@ class Tokenizer:
                                  "tokenizer's outputs.")
         data = {}
         for key, value in encoded_inputs.items():
-            if hasattr(value, "tolist"):  # torch tensor or numpy array: pad as lists, give back the same kind
-                return_tensors = return_tensors or ("pt" if hasattr(value, "device") else "np")
-                value = value.tolist()
-            elif isinstance(value, (list, tuple)):
-                value = [row.tolist() if hasattr(row, "tolist") else row for row in value]
-            data[key] = value
+            first_row = value[0] if isinstance(value, (list, tuple)) and value else value
+            if hasattr(first_row, "tolist"):  # torch tensors or numpy arrays: pad as lists, give back the same kind
+                return_tensors = return_tensors or ("pt" if hasattr(first_row, "device") else "np")
+            data[key] = value.tolist() if hasattr(value, "tolist") else \
+                [row.tolist() if hasattr(row, "tolist") else row for row in value]
         batched = bool(data["input_ids"]) and isinstance(data["input_ids"][0], (list, tuple))
         if not batched:
             data = {key: [value] for key, value in data.items()}
@@ -312,6 +314,8 @@ class Tokenizer:
             else return_attention_mask
         if wants_mask and "attention_mask" not in data:
             data["attention_mask"] = [[1] * len(row) for row in data["input_ids"]]
+        elif not wants_mask:
+            data.pop("attention_mask", None)  # transformers would keep it unpadded, which no model can use
         fill = {"input_ids": self.pad_token_id, "attention_mask": 0, "token_type_ids": self.pad_token_type_id,
                 "special_tokens_mask": 1}
         side = padding_side or self.padding_side
