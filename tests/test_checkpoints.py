@@ -32,7 +32,7 @@ from workbench.checkpoints import (
     resolve_checkpoint,
     write_state_dict,
 )
-from workbench.checkpoints.catalog import HUB_DEFAULTS, ROWS
+from workbench.checkpoints.known import HUB_DEFAULTS, ROWS
 from workbench.errors import CheckpointNotFoundError, UnsupportedModelError, WeightsError
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"

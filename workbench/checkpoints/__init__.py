@@ -7,7 +7,6 @@ write_state_dict(...)     -> safetensors files (sharded on request) that transfo
 catalog()                 -> DataFrame of known checkpoints; default_checkpoint(task); catalog_entry(id)
 """
 
-from .catalog import catalog, catalog_entry, default_checkpoint
 from .packaged import PACKAGED_CHECKPOINTS, PackagedCheckpoint
 from .resolve import choose_files_to_download, hub_cache_dir, hub_offline, resolve_checkpoint
 from .weights import read_config, read_state_dict, write_state_dict
@@ -26,3 +25,12 @@ __all__ = [
     "resolve_checkpoint",
     "write_state_dict",
 ]
+
+
+def __getattr__(name: str):
+    """The catalog (and pandas under it) is imported on first use, keeping `wb.load_model` start-up light."""
+    if name in ("catalog", "catalog_entry", "default_checkpoint"):
+        from . import known
+
+        return getattr(known, name)
+    raise AttributeError(f"module 'workbench.checkpoints' has no attribute {name!r}")

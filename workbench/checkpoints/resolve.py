@@ -13,12 +13,8 @@ import fnmatch
 import importlib
 import os
 import re
+import sys
 from pathlib import Path
-
-import huggingface_hub
-import huggingface_hub.constants
-import huggingface_hub.errors
-from huggingface_hub.utils import validate_repo_id
 
 from ..errors import CheckpointNotFoundError
 from .packaged import packaged_entry, packaged_path
@@ -48,6 +44,8 @@ EXTRA_FILES = (
     "sentence_bert_config.json",
     "config_sentence_transformers.json",
 )
+# huggingface_hub's rule for repo ids: an optional namespace, letters, digits and "-_.", 96 characters at most.
+_HUB_ID = re.compile(r"(?:[A-Za-z0-9][\w.-]{0,95}/)?[\w][\w.-]{0,95}")
 _SAFETENSORS_SHARD = re.compile(r"model-\d{5}-of-\d{5}\.safetensors")
 _PYTORCH_SHARD = re.compile(r"pytorch_model-\d{5}-of-\d{5}\.bin")
 # sentence-transformers keeps each module's settings in a numbered folder: 1_Pooling/config.json, 2_Normalize/...
@@ -75,7 +73,11 @@ def hub_offline() -> bool:
     huggingface_hub itself keeps refusing network calls when it was imported offline.
     """
     from_env = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
-    return from_env.strip().upper() in {"1", "ON", "YES", "TRUE"} or bool(huggingface_hub.constants.HF_HUB_OFFLINE)
+    if from_env.strip().upper() in {"1", "ON", "YES", "TRUE"}:
+        return True
+    # huggingface_hub is only imported to download (it costs ~0.4 s and ~40 MB at start-up)
+    hub = sys.modules.get("huggingface_hub.constants")
+    return bool(hub is not None and hub.HF_HUB_OFFLINE)
 
 
 def is_checkpoint_folder(folder: Path) -> bool:
@@ -93,14 +95,20 @@ def has_weights(folder: Path) -> bool:
 
 
 def find_in_cache(repo_id: str, revision: str | None = None) -> Path | None:
-    """The cached snapshot folder of a Hub id, or None; never touches the network."""
-    try:
-        folder = huggingface_hub.snapshot_download(
-            repo_id, revision=revision, cache_dir=hub_cache_dir(), local_files_only=True
-        )
-    except huggingface_hub.errors.LocalEntryNotFoundError:  # also covers IncompleteSnapshotError
+    """The cached snapshot folder of a Hub id, or None; never touches the network.
+
+    Reads huggingface_hub's documented cache layout directly (no import of huggingface_hub, which would
+    cost start-up time): `models--{org}--{name}/refs/{revision}` holds a commit hash, and
+    `models--{org}--{name}/snapshots/{commit}/` the files; a revision may also be a commit hash itself.
+    """
+    repo_folder = hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
+    revision = revision or "main"
+    ref = repo_folder / "refs" / revision
+    commit = ref.read_text().strip() if ref.is_file() else revision
+    snapshot = repo_folder / "snapshots" / commit
+    if not re.fullmatch(r"[0-9a-f]{40}", commit) or not snapshot.is_dir():
         return None
-    return Path(folder)
+    return snapshot
 
 
 def find_offline(
@@ -178,11 +186,7 @@ def _is_hub_id(name: str) -> bool:
     """Whether `name` could be a Hub id; paths such as './x', '~/x', 'a/b/c' or 'C:\\x' cannot."""
     if name.startswith((".", "~")) or (os.altsep and os.altsep in name) or os.path.isabs(name):
         return False
-    try:
-        validate_repo_id(name)
-    except huggingface_hub.errors.HFValidationError:
-        return False
-    return True
+    return _HUB_ID.fullmatch(name) is not None and "--" not in name and ".." not in name and not name.endswith(".git")
 
 
 def _offline_message(repo_id: str, revision: str | None) -> str:
@@ -201,7 +205,7 @@ def _offline_message(repo_id: str, revision: str | None) -> str:
 
 
 def _closest_known_id(repo_id: str) -> str | None:
-    from .catalog import ROWS  # the catalog builds on this module, so import it only when needed
+    from .known import ROWS  # the catalog builds on this module, so import it only when needed
 
     other_ids = {row.id.lower(): row.id for row in ROWS if row.id.lower() != repo_id.lower()}
     matches = difflib.get_close_matches(repo_id.lower(), list(other_ids), n=1, cutoff=0.85)
@@ -232,6 +236,9 @@ def download_checkpoint(
     huggingface_hub's own progress bars are tqdm.auto ones (widgets in a notebook, text in a terminal) and
     can be silenced with HF_HUB_DISABLE_PROGRESS_BARS=1.
     """
+    import huggingface_hub
+    import huggingface_hub.errors
+
     errors = huggingface_hub.errors
     try:
         if allow_patterns is None:

@@ -82,14 +82,16 @@ class BertEmbeddings(nn.Module):
         return torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
 
     def forward(self, input_ids, token_type_ids=None, position_ids=None):  # -> [B, T, D]
+        # the last position used is T - 1 (BERT) or at most T + pad_token_id (RoBERTa): check by shape, no sync
+        last_position = input_ids.shape[1] - 1 + (self.pad_token_id + 1 if self.roberta_positions else 0)
+        if position_ids is None and last_position >= self.position_embeddings.num_embeddings:
+            raise ValueError(
+                f"Input of {input_ids.shape[1]} tokens is longer than this model's {self.position_embeddings.num_embeddings} "
+                f"positions; tokenize with truncation=True.")
         if position_ids is None:
             position_ids = self.position_ids(input_ids)
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
-        if int(position_ids.max()) >= self.position_embeddings.num_embeddings:
-            raise ValueError(
-                f"Input of {input_ids.shape[1]} tokens is longer than this model's {self.position_embeddings.num_embeddings} "
-                f"positions; tokenize with truncation=True.")
         x = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids) + self.position_embeddings(position_ids)
         return self.dropout(self.LayerNorm(x))
 
