@@ -497,14 +497,29 @@ def test_config_details_are_read(tmp_path):
         "pad_token": {"content": "[PAD]", "lstrip": False, "normalized": False, "rstrip": False,
                       "single_word": False, "special": True, "__type": "AddedToken"},
         "chat_template": [{"name": "default", "template": "D"}, {"name": "tool_use", "template": "T"}]})
-    tok = Tokenizer.from_pretrained(folder)
+    tok, theirs = Tokenizer.from_pretrained(folder), AutoTokenizer.from_pretrained(str(folder))
     assert tok.model_max_length is None and tok.pad_token == "[PAD]"
     assert "token_type_ids" not in tok("hi")
-    long_text = "word " * 600
-    assert len(tok(long_text, truncation=True)["input_ids"]) == 602  # no limit to truncate to
-    assert tok(long_text, max_length=5)["input_ids"] == [101] + tok(long_text)["input_ids"][-4:]  # left side
+    long_text = " ".join(f"w{index}" for index in range(300))
+    assert tok(long_text, truncation=True) == tok(long_text)  # no limit to truncate to
+    left_cut = tok([long_text, "a b"], max_length=5, padding=True, truncation=True)
+    assert left_cut["input_ids"][0] == [101] + tok(long_text)["input_ids"][-4:]
+    assert left_cut["input_ids"][1] == [0, 101, 1037, 1038, 102]
+    assert_same_encoding(left_cut, theirs([long_text, "a b"], max_length=5, padding=True, truncation=True))
     assert tok.apply_chat_template(CONVERSATION, tokenize=False) == "D"
     assert tok.apply_chat_template(CONVERSATION, tokenize=False, tools=TOOLS) == "T"
+
+
+def test_padding_baked_into_tokenizer_json_sets_defaults_only(tmp_path):
+    """tokenizer.json's own padding/truncation give the default sides; they never pad or cut by themselves."""
+    pipeline = json.loads((minilm_folder() / "tokenizer.json").read_text(encoding="utf-8"))
+    pipeline["padding"]["direction"] = "Left"
+    (tmp_path / "tokenizer.json").write_text(json.dumps(pipeline), encoding="utf-8")
+    write_json(tmp_path / "tokenizer_config.json", {"tokenizer_class": "BertTokenizer", "model_max_length": 512})
+    ours, theirs = Tokenizer.from_pretrained(tmp_path), AutoTokenizer.from_pretrained(str(tmp_path))
+    assert ours.padding_side == theirs.padding_side == "left"
+    assert_same_encoding(ours(TEXTS, padding=True), theirs(TEXTS, padding=True))
+    assert len(ours(TEXTS[0])["input_ids"]) == 5  # not padded to the file's fixed length of 128
 
 
 def test_roberta_style_is_chosen_from_special_tokens(folders, tmp_path):
