@@ -12,6 +12,7 @@ padding/truncation policies, model_max_length, chat templates, and the folder fo
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ class Tokenizer:
     `backend` is owned from now on: its padding and truncation are set for every call. Special tokens
     (strings or `tokenizers.AddedToken`) that the backend does not know yet are added to it as special tokens.
     `add_bos_token` / `add_eos_token` (when not None) replace the post-processor with BOS A EOS, as
-    transformers does for Llama-style tokenizers; None keeps the backend's own post-processor.
+    transformers does for Llama-style tokenizers; None keeps the backend's own post-processor if it has one.
     `model_max_length=None` means no limit: `truncation=True` without `max_length` then does nothing.
     """
 
@@ -118,6 +119,7 @@ class Tokenizer:
         self.tokenizer_class = tokenizer_class
         self.name_or_path = name_or_path
         self.config_extras = dict(config_extras or {})
+        self._warned_too_long = False  # the "longer than model_max_length" warning is given once per tokenizer
 
         known = {token.content for token in backend.get_added_tokens_decoder().values()}
         missing = [as_special(token) for token in [*self._special_tokens.values(), *self._extra_special_tokens]
@@ -171,6 +173,11 @@ class Tokenizer:
                                      f"max_length={max_length}, stride={stride} ({error}); use a larger max_length "
                                      "or smaller stride, or another truncation strategy.") from error
 
+        if truncation_strategy is None and self.model_max_length is not None and not self._warned_too_long and \
+                any(len(encoding.ids) > self.model_max_length for encoding in encodings):
+            self._warned_too_long = True
+            warnings.warn(f"A sequence is longer than model_max_length={self.model_max_length} tokens and the model "
+                          "cannot take it whole; pass truncation=True to cut it.", stacklevel=2)
         rows, sample_of_row = [], []  # one row per encoding, overflowing windows right after their sample
         for sample, encoding in enumerate(encodings):
             for row in [encoding, *(encoding.overflowing if return_overflowing_tokens else [])]:
