@@ -207,6 +207,17 @@ def test_distilbert_sinusoidal_positions_from_config():
     assert not torch.allclose(learned.embeddings.position_embeddings.weight, table)
 
 
+def test_distilbert_config_answers_to_the_usual_names(tmp_path):
+    _, ours = tiny_pair("distilbert", "feature-extraction", tmp_path)
+    config = ours.config
+    assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads) == (24, 2, 3)
+    assert config.get("num_hidden_layers") == 2 and config.get("intermediate_size", "absent") == "absent"
+    assert not hasattr(config, "intermediate_size")
+    assert "hidden_size" not in config.to_dict()  # config.json keeps DistilBERT's own names only
+    ours.save_pretrained(tmp_path / "ours")
+    assert wb.load_model(tmp_path / "ours").config.num_hidden_layers == 2
+
+
 def test_distilbert_takes_a_bert_tokenizers_output(minilm_dir, tmp_path):
     tokenizer = wb.load_tokenizer(minilm_dir)
     enc = tokenizer(["A short one.", "Tokenizers give token_type_ids, DistilBERT has no segments."],

@@ -12,11 +12,21 @@ from typing import Any
 
 
 class Config:
-    def __init__(self, values: dict[str, Any], defaults: dict[str, Any] | None = None):
+    def __init__(self, values: dict[str, Any], defaults: dict[str, Any] | None = None,
+                 aliases: dict[str, str] | None = None):
         merged = {**copy.deepcopy(defaults or {}), **copy.deepcopy(values)}
         merged.pop("transformers_version", None)
         self.__dict__.update(merged)
+        # read-only other names for fields, as transformers' `attribute_map` (DistilBERT: hidden_size -> dim);
+        # never written to config.json
+        self.__dict__["_aliases"] = dict(aliases or {})
         self._normalise_labels()
+
+    def __getattr__(self, name: str) -> Any:  # only reached when `name` is not a field
+        aliases = self.__dict__.get("_aliases", {})
+        if name in aliases:
+            return getattr(self, aliases[name])
+        raise AttributeError(f"'Config' object has no attribute {name!r}")
 
     # Labels: config.json stores id2label with string keys ("0": "NEGATIVE"); we keep int keys.
     def _normalise_labels(self) -> None:
@@ -43,6 +53,7 @@ class Config:
         self._normalise_labels()
 
     def get(self, name: str, default: Any = None) -> Any:
+        name = self.__dict__.get("_aliases", {}).get(name, name)
         return self.__dict__.get(name, default)
 
     def to_dict(self) -> dict[str, Any]:

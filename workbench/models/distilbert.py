@@ -5,7 +5,8 @@ Differences from BERT (bert.py), all visible below:
   tokenizer's output can be passed as `model(**enc)`;
 - no pooler; the sentence classifier is `pre_classifier` + ReLU + dropout + `classifier` on the first token;
 - its own config names: `dim` (D), `n_layers`, `n_heads` (H), `hidden_dim` (I), `activation`, `dropout`,
-  `attention_dropout`, `qa_dropout`, `seq_classif_dropout`; LayerNorm eps is fixed at 1e-12;
+  `attention_dropout`, `qa_dropout`, `seq_classif_dropout` (`config.hidden_size`, `num_hidden_layers` and
+  `num_attention_heads` read `dim`, `n_layers`, `n_heads`, as in transformers); LayerNorm eps is fixed at 1e-12;
 - `sinusoidal_pos_embds`: the position table holds fixed sine/cosine values instead of learned ones. It is
   still stored in checkpoints (and loaded like any weight); the flag matters when a model is built from a
   config alone, where the table is filled with the sinusoids as transformers does.
@@ -284,4 +285,7 @@ HEADS = {
     "token-classification": DistilBertForTokenClassification,
     "question-answering": DistilBertForQuestionAnswering,
 }
-FAMILIES = {"distilbert": Family("distilbert", HEADS, DISTILBERT_DEFAULTS)}
+# transformers' DistilBertConfig.attribute_map: the usual names read DistilBERT's fields, so code written for
+# any encoder (views, pipelines) can ask `config.num_hidden_layers`; only DistilBERT's names go to config.json.
+ALIASES = {"hidden_size": "dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
+FAMILIES = {"distilbert": Family("distilbert", HEADS, DISTILBERT_DEFAULTS, aliases=ALIASES)}

@@ -44,7 +44,7 @@ def build_model(config_dict: dict, task: str | None = None, *, device: str | tor
     family = family_for(model_type)
     task = normalise_task(task) or task_from_architectures(config_dict.get("architectures"), family)
     model_class = head_for(family, model_type, task)
-    config = Config(config_dict, family.defaults)
+    config = Config(config_dict, family.defaults, family.aliases)
     if device is None:  # weights will be assigned from a checkpoint
         with torch.device("meta"), _parameter_init_skipped():
             model = model_class(config)

@@ -37,6 +37,8 @@ class Family:
     # config.json `architectures[0]` -> task, for names the suffix rule below gets wrong in this family
     # (e.g. ElectraForPreTraining is the replaced-token discriminator, not a fill-mask model).
     architectures: dict[str, str] = field(default_factory=dict)
+    # read-only config aliases, as transformers' `attribute_map` (e.g. DistilBERT's hidden_size -> dim)
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 _MODULES: dict[str, str] = {}
