@@ -1,10 +1,11 @@
 """workbench's Tokenizer against transformers' AutoTokenizer on the same folders, field by field.
 
 Four tokenizer folders, all made offline:
-    minilm     the real all-MiniLM-L6-v2 folder (tokenizer.json, WordPiece, BertTokenizer)
-    wordpiece  only MiniLM's vocab.txt + a tokenizer_config.json (do_lower_case)
-    gpt2       a byte-level BPE trained here, saved as vocab.json + merges.txt, GPT-2 style (no specials)
-    roberta    the same kind of BPE, RoBERTa style (<s> A </s></s> B </s>)
+    minilm           the real all-MiniLM-L6-v2 folder (tokenizer.json, WordPiece, BertTokenizer)
+    wordpiece        only MiniLM's vocab.txt + a tokenizer_config.json (do_lower_case)
+    wordpiece_cased  the same vocab.txt, do_lower_case=False, no CJK splitting, accents stripped
+    gpt2             a byte-level BPE trained here, saved as vocab.json + merges.txt, GPT-2 style (no specials)
+    roberta          the same kind of BPE, RoBERTa style (<s> A </s></s> B </s>), add_prefix_space=True
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from workbench.errors import TokenizerError
 from workbench.tokenization.files import model_input_names_for
 from workbench.tokenizer import BatchEncoding, Tokenizer
 
-KINDS = ["minilm", "wordpiece", "gpt2", "roberta"]
+KINDS = ["minilm", "wordpiece", "wordpiece_cased", "gpt2", "roberta"]
 
 
 def minilm_folder() -> Path:
@@ -65,11 +66,15 @@ def write_json(path: Path, value: dict) -> None:
 @pytest.fixture(scope="session")
 def folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tokenizers")
-    wordpiece = root / "wordpiece"
-    wordpiece.mkdir()
-    shutil.copy(minilm_folder() / "vocab.txt", wordpiece / "vocab.txt")
+    wordpiece, wordpiece_cased = root / "wordpiece", root / "wordpiece_cased"
+    for folder in (wordpiece, wordpiece_cased):
+        folder.mkdir()
+        shutil.copy(minilm_folder() / "vocab.txt", folder / "vocab.txt")
     write_json(wordpiece / "tokenizer_config.json",
                {"tokenizer_class": "BertTokenizer", "do_lower_case": True, "model_max_length": 512})
+    write_json(wordpiece_cased / "tokenizer_config.json",
+               {"tokenizer_class": "BertTokenizer", "do_lower_case": False, "tokenize_chinese_chars": False,
+                "strip_accents": True, "model_max_length": 256})
 
     gpt2 = root / "gpt2"
     train_byte_level_bpe(gpt2, ["<|endoftext|>"])
@@ -78,11 +83,13 @@ def folders(tmp_path_factory) -> dict[str, Path]:
 
     roberta = root / "roberta"
     train_byte_level_bpe(roberta, ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    write_json(roberta / "tokenizer_config.json", {"tokenizer_class": "RobertaTokenizer", "model_max_length": 128})
+    write_json(roberta / "tokenizer_config.json",
+               {"tokenizer_class": "RobertaTokenizer", "model_max_length": 128, "add_prefix_space": True})
     write_json(roberta / "special_tokens_map.json",
                {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
                 "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>"})
-    return {"minilm": minilm_folder(), "wordpiece": wordpiece, "gpt2": gpt2, "roberta": roberta}
+    return {"minilm": minilm_folder(), "wordpiece": wordpiece, "wordpiece_cased": wordpiece_cased, "gpt2": gpt2,
+            "roberta": roberta}
 
 
 @pytest.fixture(scope="session")
@@ -530,7 +537,8 @@ def test_roberta_style_is_chosen_from_special_tokens(folders, tmp_path):
     folder.mkdir()
     for file in ("vocab.json", "merges.txt", "special_tokens_map.json"):
         shutil.copy(folders["roberta"] / file, folder / file)
-    tok = Tokenizer.from_pretrained(folder)  # no tokenizer_config.json at all
+    write_json(folder / "tokenizer_config.json", {"add_prefix_space": True})  # no tokenizer_class
+    tok = Tokenizer.from_pretrained(folder)
     assert tok.convert_ids_to_tokens(tok("a b", "c")["input_ids"])[:1] == ["<s>"]
     assert tok("a", "c")["input_ids"] == Tokenizer.from_pretrained(folders["roberta"])("a", "c")["input_ids"]
     assert tok.tokenizer_class == "RobertaTokenizer"
@@ -547,9 +555,17 @@ def test_added_tokens_and_special_token_setters(folders, tmp_path):
 
 
 # -- errors -----------------------------------------------------------------------------------------------------------
-def test_missing_files_error(tmp_path):
+def test_missing_and_broken_files_errors(tmp_path):
     (tmp_path / "tokenizer_config.json").write_text("{}")
     with pytest.raises(TokenizerError, match="no tokenizer.json, vocab.txt or vocab.json\\+merges.txt in"):
+        Tokenizer.from_pretrained(tmp_path)
+    with pytest.raises(TokenizerError, match="is not a folder"):
+        Tokenizer.from_pretrained(tmp_path / "nowhere")
+    (tmp_path / "tokenizer.json").write_text('{"version": "1.0", "model": 42}')
+    with pytest.raises(TokenizerError, match="could not be read"):
+        Tokenizer.from_pretrained(tmp_path)
+    (tmp_path / "tokenizer_config.json").write_text("{not json")
+    with pytest.raises(TokenizerError, match="is not valid JSON"):
         Tokenizer.from_pretrained(tmp_path)
 
 

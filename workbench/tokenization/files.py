@@ -79,15 +79,19 @@ def read_tokenizer_folder(folder: str | Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise TokenizerError(f"{folder} is not a folder; pass the folder that holds tokenizer.json or the vocab "
                              "files (wb.load_tokenizer resolves Hub ids).")
-    config = _read_json(folder / CONFIG_FILE)
-    special_tokens = _special_tokens(config, _read_json(folder / SPECIAL_TOKENS_FILE))
-    extra_special_tokens = _extra_special_tokens(config, folder)
+    config, special_tokens_map = _read_json(folder / CONFIG_FILE), _read_json(folder / SPECIAL_TOKENS_FILE)
+    special_tokens = _special_tokens(config, special_tokens_map)
+    extra_special_tokens = _extra_special_tokens(config, special_tokens_map)
     tokenizer_class = config.get("tokenizer_class")
     add_bos_token = add_eos_token = None
     wraps_sequences = None  # "bert" or "roberta" when the post-processor is built here, from vocab files
 
     if (folder / TOKENIZER_FILE).is_file():
-        backend = Backend.from_file(str(folder / TOKENIZER_FILE))
+        try:
+            backend = Backend.from_file(str(folder / TOKENIZER_FILE))
+        except Exception as error:  # the Rust side raises plain Exceptions for unreadable files
+            raise TokenizerError(f"{folder / TOKENIZER_FILE} could not be read ({error}); restore the file from "
+                                 "the checkpoint or upgrade the tokenizers package.") from error
         # transformers takes these defaults from the padding/truncation baked into tokenizer.json.
         padding, truncation = backend.padding or {}, backend.truncation or {}
         if special_tokens.get("pad_token") is None and padding.get("pad_token"):
@@ -184,10 +188,9 @@ def _special_tokens(config: dict, special_tokens_map: dict) -> dict[str, AddedTo
     return tokens
 
 
-def _extra_special_tokens(config: dict, folder: Path) -> list[AddedToken | str]:
+def _extra_special_tokens(config: dict, special_tokens_map: dict) -> list[AddedToken | str]:
     extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")
     if extra is None:
-        special_tokens_map = _read_json(folder / SPECIAL_TOKENS_FILE)
         extra = special_tokens_map.get("additional_special_tokens") or special_tokens_map.get("extra_special_tokens")
     if isinstance(extra, dict):  # transformers 4 "extra_special_tokens": {name: token}
         extra = list(extra.values())
