@@ -267,6 +267,16 @@ def test_tied_decoder_is_the_embedding(variant, decoder, embeddings, tmp_path):
 
 
 @pytest.mark.parametrize("variant", ["distilbert", "albert", "electra"])
+def test_mlm_head_reads_out_any_layer(variant, tmp_path):
+    _, ours = tiny_pair(variant, "fill-mask", tmp_path)
+    with torch.no_grad():
+        out = ours(**batch_for(VARIANTS[variant][0]), output_hidden_states=True)
+        readout = ours.mlm_head()  # what the logit lens applies to every hidden state
+        torch.testing.assert_close(readout(out.hidden_states[-1]), out.logits)
+        assert readout(out.hidden_states[1]).shape == out.logits.shape
+
+
+@pytest.mark.parametrize("variant", ["distilbert", "albert", "electra"])
 def test_too_long_input_is_a_clear_error(variant, tmp_path):
     _, ours = tiny_pair(variant, "feature-extraction", tmp_path)
     with pytest.raises(ValueError, match="longer than this model's 40 positions"):

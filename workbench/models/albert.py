@@ -250,10 +250,14 @@ class AlbertForMaskedLM(AlbertHeadModel):
             return {}
         return {"predictions.decoder.weight": "albert.embeddings.word_embeddings.weight"}
 
+    def mlm_head(self) -> nn.Module:
+        """hidden [.., D] -> logits [.., V] (what the logit lens reads every layer out with)."""
+        return self.predictions
+
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_attentions=False, output_hidden_states=False, return_dict=True, **unused):
         base = self.encode(input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states)
-        logits = self.predictions(base.last_hidden_state)  # [B, T, V]
+        logits = self.mlm_head()(base.last_hidden_state)  # [B, T, V]
         loss = token_loss(logits, labels) if labels is not None else None
         return MaskedLMOutput(loss, logits, base.hidden_states, base.attentions)
 

@@ -215,11 +215,17 @@ class DistilBertForMaskedLM(DistilBertHeadModel):
             return {}
         return {"vocab_projector.weight": "distilbert.embeddings.word_embeddings.weight"}
 
+    def vocab_logits(self, hidden):  # [B, T, D] -> [B, T, V]
+        return self.vocab_projector(self.vocab_layer_norm(self.act(self.vocab_transform(hidden))))
+
+    def mlm_head(self):
+        """hidden [.., D] -> logits [.., V] (what the logit lens reads every layer out with)."""
+        return self.vocab_logits
+
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_attentions=False, output_hidden_states=False, return_dict=True, **unused):
         base = self.encode(input_ids, attention_mask, position_ids, output_attentions, output_hidden_states)
-        x = self.vocab_layer_norm(self.act(self.vocab_transform(base.last_hidden_state)))
-        logits = self.vocab_projector(x)  # [B, T, V]
+        logits = self.vocab_logits(base.last_hidden_state)  # [B, T, V]
         loss = token_loss(logits, labels) if labels is not None else None
         return MaskedLMOutput(loss, logits, base.hidden_states, base.attentions)
 

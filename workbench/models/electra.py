@@ -133,10 +133,17 @@ class ElectraForMaskedLM(ElectraHeadModel):
             return {}
         return {"generator_lm_head.weight": "electra.embeddings.word_embeddings.weight"}
 
+    def vocab_logits(self, hidden):  # [B, T, D] -> [B, T, V]
+        return self.generator_lm_head(self.generator_predictions(hidden))
+
+    def mlm_head(self):
+        """hidden [.., D] -> logits [.., V] (what the logit lens reads every layer out with)."""
+        return self.vocab_logits
+
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_attentions=False, output_hidden_states=False, return_dict=True, **unused):
         base = self.encode(input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states)
-        logits = self.generator_lm_head(self.generator_predictions(base.last_hidden_state))  # [B, T, V]
+        logits = self.vocab_logits(base.last_hidden_state)  # [B, T, V]
         loss = token_loss(logits, labels) if labels is not None else None
         return MaskedLMOutput(loss, logits, base.hidden_states, base.attentions)
 
