@@ -431,7 +431,7 @@ def test_chat_template_errors_and_files(chat_folders, folders, tmp_path):
     with pytest.raises(TokenizerError, match="not valid Jinja"):
         llama.apply_chat_template(CONVERSATION, chat_template="{% for %}")
     # The sandbox refuses to reach Python internals from a template.
-    with pytest.raises(Exception, match="unsafe|not safely|access"):
+    with pytest.raises(TokenizerError, match="unsafe"):
         llama.apply_chat_template(CONVERSATION, tokenize=False,
                                   chat_template="{{ messages.__class__.__mro__[1].__subclasses__() }}")
     # chat_template.jinja next to the config wins over the config entry, as in transformers.
@@ -598,6 +598,29 @@ def test_padding_without_pad_token_errors():
         tok(["a", "b c"], padding=True)
     with pytest.raises(TokenizerError, match="pad token"):
         tok.pad([{"input_ids": [1]}, {"input_ids": [1, 2]}])
+
+
+def test_empty_text_pair_is_a_pair(loaded):
+    """transformers drops text_pair="" for one text but not in a batch; here it is a pair both ways."""
+    ours, theirs = loaded["minilm"]
+    batch_reference = theirs(["question"], [""])
+    assert ours("question", "")["input_ids"] == ours(["question"], [""])["input_ids"][0] == \
+        batch_reference["input_ids"][0] == [101, 3160, 102, 102]
+
+
+def test_batch_encoding_behaves_like_a_dict_of_inputs(loaded):
+    ours, _ = loaded["minilm"]
+    encoded = ours(TEXTS, PAIRS, return_tensors="pt", padding=True)
+    assert isinstance(encoded, dict) and encoded.attention_mask is encoded["attention_mask"]
+    assert encoded[1].ids == encoded["input_ids"][1].tolist()  # an int index gives that row's Encoding
+    assert encoded[:1]["input_ids"].shape[0] == 1
+    restored = pickle.loads(pickle.dumps(encoded))
+    assert torch.equal(restored["input_ids"], encoded["input_ids"]) and restored.word_ids(2) == encoded.word_ids(2)
+    with pytest.raises(AttributeError):
+        encoded.not_a_key
+    padded = ours.pad({"input_ids": [[1, 2], [3]]})
+    with pytest.raises(TokenizerError, match="call the tokenizer on text"):
+        padded.word_ids(0)
 
 
 def test_empty_batch_gives_empty_outputs(loaded):
