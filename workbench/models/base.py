@@ -85,6 +85,14 @@ class PreTrainedModel(HookedModel):
         self.apply(lambda module: init_weights(module, std))
         self.tie_weights()
 
+    def generate(self, *args, **kwargs):
+        """Only text-generation heads generate (see models/causal.py); any other head says so."""
+        from ..errors import GenerationError
+
+        raise GenerationError(
+            f"This {type(self).__name__} is a {self.task} model and cannot generate text; load a causal language "
+            "model with task='text-generation'.")
+
     # ---- saving -----------------------------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write config.json + model.safetensors (tied copies left out) that transformers loads as is."""
