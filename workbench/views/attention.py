@@ -16,6 +16,7 @@ that matter. `expand_attention` undoes the packing (tests, PNG).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -49,6 +50,16 @@ def _tokenizer(tokenizer):
     from .. import load_tokenizer
 
     return load_tokenizer(tokenizer) if isinstance(tokenizer, str) or hasattr(tokenizer, "__fspath__") else tokenizer
+
+
+def display_name(model, given=None) -> str:
+    """The name a user knows the model by: what they passed, else its Hub id / folder / file name."""
+    if isinstance(given, str):
+        return given
+    name = str(getattr(model, "name_or_path", "") or "")
+    if not name:
+        return type(model).__name__
+    return Path(name).name if Path(name).is_absolute() else name
 
 
 def model_inputs(model, tokenizer, text: str, text_pair: str | None = None, max_length: int | None = None):
@@ -109,10 +120,10 @@ def expand_attention(blob: bytes, shape: tuple[int, int, int, int]) -> np.ndarra
     rows = L * H * T
     counts = np.frombuffer(blob, dtype="<u2", count=rows)
     n = int(counts.sum())
-    keys = np.frombuffer(blob, dtype="<u2", count=n, offset=2 * rows)
-    values = np.frombuffer(blob, dtype=np.uint8, count=n, offset=2 * rows + 2 * n)
     if len(blob) != 2 * rows + 3 * n:
         raise ValueError(f"attention bytes have length {len(blob)}, expected {2 * rows + 3 * n} for shape {shape}")
+    keys = np.frombuffer(blob, dtype="<u2", count=n, offset=2 * rows)
+    values = np.frombuffer(blob, dtype=np.uint8, count=n, offset=2 * rows + 2 * n)
     dense = np.zeros((rows, S), dtype=np.float32)
     dense[np.repeat(np.arange(rows), counts), keys] = values / 255.0
     return dense.reshape(L, H, T, S)
@@ -183,12 +194,13 @@ def show_attention(text: str, model="sentence-transformers/all-MiniLM-L6-v2", *,
     Only `layers` (default: all) are computed. Links weaker than `floor` are not sent to the browser;
     the view's threshold slider hides more. Works for encoders and decoders alike.
     """
+    given = model
     model, tokenizer = load_model_and_tokenizer(model, tokenizer)
     inputs, encoding = model_inputs(model, tokenizer, text, text_pair, max_length)
     chosen = check_layers(layers, n_layers(model))
     weights = attention_weights(model, inputs, chosen)
     texts = [text] if text_pair is None else [text, text_pair]
     pieces = describe_pieces(encoding, texts, scheme_of(backend_of(tokenizer)))
-    name = str(getattr(model, "name_or_path", "") or type(model).__name__)
+    name = display_name(model, given)
     return AttentionView(pieces, weights, chosen, name=name, floor=floor, heads=heads, mode=mode,
                          model_layers=n_layers(model))

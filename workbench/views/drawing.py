@@ -155,3 +155,24 @@ def attention_grid_figure(weights, layers: list[int], labels: list[str]):
                     axes.set_ylabel(f"layer {layers[li]}", fontsize=8)
         figure.suptitle(f"attention of {len(labels)} tokens (rows: query, columns: key)", fontsize=10)
         return figure
+
+
+def lens_figure(top_probs, top_labels: list[list[str]], columns: list[str], rows: list[str], next_token: bool,
+                title: str = ""):
+    """Logit lens table: rows are layers, columns positions; each cell the top prediction, coloured by probability."""
+    L, T = top_probs.shape
+    with drawing():
+        figure = new_figure(min(1.0 * T + 1.5, 24), min(0.32 * L + 1.4, 24))
+        axes = figure.add_subplot(1, 1, 1)
+        image = axes.imshow(top_probs, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+        for layer in range(L):
+            for position in range(T):
+                axes.text(position, layer, top_labels[layer][position][:10], ha="center", va="center", fontsize=7)
+        axes.set_xticks(range(T), [("→ " if next_token else "") + c for c in columns], rotation=45, ha="right", fontsize=8)
+        axes.set_yticks(range(L), rows, fontsize=8)
+        axes.set_xlabel("top prediction for the next token after each input token" if next_token
+                        else "top prediction for each (masked) position", fontsize=8)
+        figure.colorbar(image, ax=axes, fraction=0.03, label="probability")
+        if title:
+            axes.set_title(title, fontsize=10)
+        return figure

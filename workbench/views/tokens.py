@@ -192,6 +192,21 @@ def _label(raw: str, scheme: Scheme) -> tuple[str, bool, bool, list[int] | None]
     return _visible(label), space, False, None
 
 
+def token_label(backend, scheme: Scheme, token_id: int) -> str:
+    """The readable label of one vocabulary entry (for predictions, which have no text span)."""
+    raw = backend.id_to_token(int(token_id))
+    if raw is None:
+        return f"<id {int(token_id)}>"
+    if raw == scheme.unk_token or int(token_id) in _special_ids(backend):
+        return raw
+    label, space, _, _ = _label(raw, scheme)
+    return ("␣" if space else "") + label if label or space else raw
+
+
+def _special_ids(backend) -> set[int]:
+    return {index for index, token in backend.get_added_tokens_decoder().items() if token.special}
+
+
 def describe_pieces(encoding, texts: Sequence[str], scheme: Scheme) -> list[Piece]:
     """One `Piece` per token of a `tokenizers.Encoding` of `texts` (one text, or the two of a pair).
 
