@@ -27,3 +27,7 @@ class TokenizerError(WorkbenchError, ValueError):
 
 class GenerationError(WorkbenchError, ValueError):
     """Arguments to generate() that cannot work (prompt longer than the context, ...)."""
+
+
+class TrainingError(WorkbenchError, ValueError):
+    """Fine-tuning cannot start or go on: bad data (empty, missing columns, unseen labels) or a NaN/inf loss."""

@@ -13,6 +13,7 @@ _LAZY = {
     "AttentionWidget": "workbench.widgets.attention",
     "LogitLensWidget": "workbench.widgets.logit_lens",
     "GenerationWidget": "workbench.widgets.generation",
+    "TrainingPanel": "workbench.widgets.training",
 }
 
 

@@ -1,0 +1,184 @@
+"""The live panel of a fine-tuning run: loss curve, progress bar, metrics, Stop / Resume. Wiring only.
+
+The training thread only sets a flag after each step (`update`). A drawing thread wakes on that flag,
+refreshes the text widgets and draws the curve (workbench.training.plot: matplotlib Agg -> PNG bytes)
+into an Image widget, then sleeps so that drawing takes at most `max_overhead` of the time and the
+picture changes at most `max_fps` times a second.
+
+While a cell waits for the run (`wait_for`), widget messages from the browser are processed with
+jupyter-ui-poll, so the Stop button works although the cell has not returned.
+"""
+from __future__ import annotations
+
+import html
+import threading
+import time
+import warnings
+
+import ipywidgets as widgets
+
+from ..training.plot import loss_curve_png
+from ..training.progress import format_seconds, in_notebook_kernel
+
+
+class TrainingPanel:
+    def __init__(self, run, *, max_fps: float = 4.0, max_overhead: float = 0.04):
+        self.run = run
+        self.max_fps, self.max_overhead = max_fps, max_overhead
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="640px"))
+        self.bar = widgets.IntProgress(value=0, min=0, max=max(1, run.state.total_steps), bar_style="info",
+                                       layout=widgets.Layout(width="320px"))
+        self.progress_text = widgets.Label(value="starting ...")
+        self.metrics = widgets.HTML(value="")
+        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger",
+                                          tooltip="Stop after the current step and save a checkpoint")
+        self.resume_button = widgets.Button(description="Resume", icon="play", button_style="success",
+                                            disabled=True, tooltip="Go on from where the run stopped")
+        self.message = widgets.HTML(value="")
+        self.stop_button.on_click(lambda _: self._stop())
+        self.resume_button.on_click(lambda _: self._resume())
+        self.widget = widgets.VBox([
+            widgets.HBox([self.bar, self.progress_text]),
+            self.image,
+            self.metrics,
+            widgets.HBox([self.stop_button, self.resume_button]),
+            self.message,
+        ])
+        self.draw_count = 0
+        self.drawing_seconds = 0.0  # total time spent drawing (for the overhead measure)
+        self._wanted = threading.Event()  # something changed since the last refresh
+        self._drawn = threading.Event()  # the refresh after the thread ended is on screen
+        self._hurry = threading.Event()  # cuts the throttle's pause short (the run ended)
+        self._final_pending = False  # the run's thread has ended; the next refresh is the last one
+        self._closed = False
+        self._drawer: threading.Thread | None = None
+
+    # ---- notebook display ----------------------------------------------------------------------------------
+    def show(self) -> None:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        self._start_drawer()
+        if get_ipython() is not None:  # outside IPython there is nothing to show it in
+            display(self.widget)
+
+    def _ipython_display_(self) -> None:
+        self.show()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wanted.set()
+        self.widget.close()
+
+    # ---- called from the training thread: cheap ----------------------------------------------------------
+    def update(self, record: dict | None) -> None:
+        """After each step (record) and once at the end (None)."""
+        if record is None:
+            self._drawn.clear()
+            self._final_pending = True
+            self._hurry.set()  # the last picture should not wait for the throttle
+        self._start_drawer()
+        self._wanted.set()
+
+    # ---- buttons -----------------------------------------------------------------------------------------
+    def _stop(self) -> None:
+        self.stop_button.disabled = True
+        self.progress_text.value = "stopping after this step ..."
+        self.run.stop()
+
+    def _resume(self) -> None:
+        self.resume_button.disabled = True
+        try:
+            self.run.resume()  # returns at once: a button handler must not block the kernel
+        except Exception as error:  # shown in the panel: errors in callbacks vanish otherwise
+            self.message.value = f"<span style='color:#b00'>{html.escape(str(error))}</span>"
+        self._wanted.set()
+
+    # ---- the drawing thread -------------------------------------------------------------------------------
+    def _start_drawer(self) -> None:
+        if self._drawer is None or not self._drawer.is_alive():
+            self._drawer = threading.Thread(target=self._draw_loop, name="workbench-training-panel", daemon=True)
+            self._drawer.start()
+
+    def _draw_loop(self) -> None:
+        while not self._closed:
+            self._wanted.wait()
+            if self._closed:
+                return
+            self._wanted.clear()
+            final, self._final_pending = self._final_pending, False
+            self._hurry.clear()
+            started = time.perf_counter()
+            try:
+                self.refresh()
+            except Exception as error:  # keep the panel alive and say what went wrong
+                self.message.value = f"<span style='color:#b00'>panel: {html.escape(repr(error))}</span>"
+            spent = time.perf_counter() - started
+            self.drawing_seconds += spent
+            self.draw_count += 1
+            if final:
+                self._drawn.set()
+            # at most max_fps pictures a second, and drawing at most max_overhead of the wall time (the first
+            # picture also pays for importing matplotlib, hence the 10 s cap)
+            self._hurry.wait(max(1.0 / self.max_fps, min(10.0, spent / self.max_overhead - spent)))
+
+    def refresh(self) -> None:
+        """Bring every widget up to date with the run (called by the drawing thread; callable directly)."""
+        run = self.run
+        progress = run.progress()
+        records = list(run.state.history)  # a snapshot: the training thread appends meanwhile
+        self.bar.max = max(1, progress["total_steps"])
+        self.bar.value = progress["step"]
+        self.progress_text.value = (
+            f"step {progress['step']}/{progress['total_steps']} · epoch {progress['epoch']:.2f}/{progress['epochs']:g}"
+            f" · {format_seconds(progress['elapsed'])} elapsed · ~{format_seconds(progress['eta'])} left"
+            f" · {progress['status']}")
+        metrics = progress["metrics"]
+        shown = [(name, metrics[name]) for name in ("loss", "lr", "eval_loss", "eval_accuracy", "eval_f1")
+                 if name in metrics]
+        self.metrics.value = "<table style='font-family:monospace'><tr>" + "".join(
+            f"<td style='padding-right:1.5em'><b>{html.escape(name)}</b> {value:.4g}</td>" for name, value in shown
+        ) + "</tr></table>"
+        self.image.value = loss_curve_png(records, progress["total_steps"])
+        status = progress["status"]
+        self.stop_button.disabled = status != "running" or run.stop_requested
+        self.resume_button.disabled = status != "stopped"
+        self.bar.bar_style = {"running": "info", "finished": "success", "stopped": "warning",
+                              "failed": "danger"}.get(status, "")
+        if status == "failed":
+            self.message.value = f"<span style='color:#b00'>{html.escape(progress['message'])}</span>"
+        elif status == "stopped" and run.checkpoint is not None:
+            self.message.value = (f"Stopped; checkpoint saved in <code>{html.escape(str(run.checkpoint))}</code>. "
+                                  "Resume goes on from here.")
+        elif status in ("running", "finished"):
+            self.message.value = ""
+
+    # ---- waiting in a notebook cell ------------------------------------------------------------------------
+    def wait_for(self, thread: threading.Thread, stop) -> None:
+        """Block until `thread` ends; in a kernel, keep handling widget events (Stop clicks) meanwhile."""
+        try:
+            if in_notebook_kernel():
+                _join_processing_ui_events(thread)
+            else:
+                while thread.is_alive():
+                    thread.join(0.2)
+        except KeyboardInterrupt:  # "interrupt kernel" acts as Stop
+            stop()
+            thread.join()
+        self._drawn.wait(timeout=5)  # the final picture and button states are on screen when the cell returns
+
+
+def _join_processing_ui_events(thread: threading.Thread) -> None:
+    try:
+        from jupyter_ui_poll import ui_events
+    except ImportError:
+        warnings.warn("Install jupyter-ui-poll (pip install jupyter-ui-poll) so that the Stop button works while "
+                      "the cell waits; meanwhile use fine_tune(..., wait=False) or interrupt the kernel to stop.",
+                      stacklevel=4)
+        while thread.is_alive():
+            thread.join(0.2)
+        return
+    with ui_events() as poll:
+        while thread.is_alive():
+            poll(20)  # handle up to 20 queued messages from the browser (button clicks)
+            thread.join(0.05)
