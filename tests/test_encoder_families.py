@@ -48,9 +48,9 @@ def tiny_pair(variant, task, tmp_path, architecture=None, **overrides):
     return reference, wb.load_model(tmp_path, task=task)
 
 
-def batch_for(model_type, **kwargs):
-    # every batch carries token_type_ids (as a BERT tokenizer's output does); DistilBERT must ignore them
-    return random_batch(COMMON["vocab_size"], **kwargs)
+def tiny_batch():
+    """Right-padded [2, 9] batch with token_type_ids (as a BERT tokenizer gives them; DistilBERT must ignore them)."""
+    return random_batch(COMMON["vocab_size"])
 
 
 def reference_inputs(model_type, batch):
@@ -64,7 +64,7 @@ def test_head_matches_transformers(variant, task, tmp_path):
     reference, ours = tiny_pair(variant, task, tmp_path)
     assert ours.task == task and ours.loading_info["fresh"] == []
     assert type(ours).__name__ == type(reference).__name__
-    batch = batch_for(model_type)
+    batch = tiny_batch()
     with torch.no_grad():
         theirs = reference(**reference_inputs(model_type, batch), output_attentions=True, output_hidden_states=True)
         mine = ours(**batch, output_attentions=True, output_hidden_states=True)
@@ -79,19 +79,17 @@ def test_head_matches_transformers(variant, task, tmp_path):
 
 def test_albert_returns_one_entry_per_applied_layer(tmp_path):
     reference, ours = tiny_pair("albert-groups", "feature-extraction", tmp_path)
-    out = ours(**batch_for("albert"), output_attentions=True, output_hidden_states=True)
+    out = ours(**tiny_batch(), output_attentions=True, output_hidden_states=True)
     assert len(out.attentions) == 6 and len(out.hidden_states) == 7  # 3 steps x 2 inner layers (+ embeddings)
     assert ours.encoder.group_of_step == [0, 0, 1]
     # 4 sets of layer weights in the model and in its state dict, however many times they are applied
-    layer_keys = {k.split(".albert_layers.")[0] + "." + k.split(".albert_layers.")[1].split(".")[0]
-                  for k in ours.state_dict() if ".albert_layers." in k}
-    assert sorted(layer_keys) == ["encoder.albert_layer_groups.0.0", "encoder.albert_layer_groups.0.1",
-                                  "encoder.albert_layer_groups.1.0", "encoder.albert_layer_groups.1.1"]
+    layers = {".".join(k.split(".")[:5]) for k in ours.state_dict() if ".albert_layers." in k}
+    assert sorted(layers) == [f"encoder.albert_layer_groups.{g}.albert_layers.{i}" for g in (0, 1) for i in (0, 1)]
 
 
 def test_albert_hooks_name_each_applied_layer(tmp_path):
     _, ours = tiny_pair("albert-groups", "fill-mask", tmp_path)
-    batch = batch_for("albert")
+    batch = tiny_batch()
     with ours.capture("*.hook_pattern", "*.hook_out") as cache:
         out = ours(**batch, output_attentions=True, output_hidden_states=True)
     patterns = [f"albert.encoder.layer.{k}.hook_pattern" for k in range(6)]
@@ -122,7 +120,7 @@ def test_capture_hook_points(variant, tmp_path):
     _, ours = tiny_pair(variant, "feature-extraction", tmp_path)
     layers = "transformer.layer" if variant == "distilbert" else "encoder.layer"
     with ours.capture("*.hook_pattern", "*.hook_post", f"{layers}.1.hook_out") as cache:
-        out = ours(**batch_for(variant), output_attentions=True)
+        out = ours(**tiny_batch(), output_attentions=True)
     assert len([k for k in cache if k.endswith("hook_pattern")]) == 2
     assert len([k for k in cache if k.endswith("hook_post")]) == 2
     torch.testing.assert_close(cache[f"{layers}.1.hook_out"], out.last_hidden_state)
@@ -137,7 +135,7 @@ def test_save_pretrained_loads_back_in_transformers(variant, task, tmp_path):
     reference, ours = tiny_pair(variant, task, tmp_path / "reference")
     ours.save_pretrained(tmp_path / "ours")
     again = getattr(transformers, type(reference).__name__).from_pretrained(tmp_path / "ours").eval()
-    batch = batch_for(model_type)
+    batch = tiny_batch()
     with torch.no_grad():
         assert_same_outputs(ours(**batch), again(**reference_inputs(model_type, batch)))
     unsaved = {"architectures": None, "_name_or_path": None}  # where it was loaded from, and the class (checked above)
@@ -151,13 +149,12 @@ def test_save_pretrained_loads_back_in_transformers(variant, task, tmp_path):
                  "classifier.out_proj.weight"]),
 ])
 def test_base_checkpoint_gets_a_fresh_head_with_a_warning(variant, fresh, tmp_path):
-    model_type = VARIANTS[variant][0]
     reference, _ = tiny_pair(variant, "feature-extraction", tmp_path)
     with pytest.warns(FreshWeightsWarning, match="classifier"):
         model = wb.load_model(tmp_path, task="text-classification", labels=["sport", "tech", "politics", "arts"])
     assert model.config.id2label == {0: "sport", 1: "tech", 2: "politics", 3: "arts"}
     assert sorted(model.loading_info["fresh"]) == fresh
-    assert model(**batch_for(model_type)).logits.shape == (2, 4)
+    assert model(**tiny_batch()).logits.shape == (2, 4)
     # the encoder came from the checkpoint
     torch.testing.assert_close(model.base_model.embeddings.word_embeddings.weight,
                                reference.embeddings.word_embeddings.weight)
@@ -179,7 +176,7 @@ def test_electra_discriminator_checkpoint(tmp_path):
     assert sorted(base.loading_info["ignored"]) == [
         "discriminator_predictions.dense.bias", "discriminator_predictions.dense.weight",
         "discriminator_predictions.dense_prediction.bias", "discriminator_predictions.dense_prediction.weight"]
-    batch = batch_for("electra")
+    batch = tiny_batch()
     labels = (batch["input_ids"] % 2) * batch["attention_mask"]  # which tokens "were replaced"
     with torch.no_grad():
         theirs = reference(**batch, labels=labels, output_attentions=True, output_hidden_states=True)
@@ -197,7 +194,7 @@ def test_electra_discriminator_checkpoint(tmp_path):
 
 
 def test_distilbert_sinusoidal_positions_from_config():
-    model_type, fields = VARIANTS["distilbert-sinusoidal"]
+    _, fields = VARIANTS["distilbert-sinusoidal"]
     reference = tiny_reference("DistilBertModel", "DistilBertConfig", **COMMON, **fields)
     ours = wb.from_config(reference.config.to_dict(), task="feature-extraction", seed=0)
     table = reference.embeddings.position_embeddings.weight
@@ -223,7 +220,6 @@ def test_distilbert_takes_a_bert_tokenizers_output(minilm_dir, tmp_path):
     enc = tokenizer(["A short one.", "Tokenizers give token_type_ids, DistilBERT has no segments."],
                     padding=True, return_tensors="pt")
     assert "token_type_ids" in enc
-    _, fields = VARIANTS["distilbert"]
     reference, ours = tiny_pair("distilbert", "text-classification", tmp_path, vocab_size=30522)
     with torch.no_grad():
         torch.testing.assert_close(ours(**enc).logits,
@@ -234,7 +230,7 @@ def test_distilbert_takes_a_bert_tokenizers_output(minilm_dir, tmp_path):
 def test_loss_and_gradients_match_transformers(variant, tmp_path):
     model_type = VARIANTS[variant][0]
     reference, ours = tiny_pair(variant, "token-classification", tmp_path)
-    batch = batch_for(model_type)
+    batch = tiny_batch()
     labels = torch.where(batch["attention_mask"].bool(), batch["input_ids"] % 3, -100)
     mine = ours(**batch, labels=labels)
     theirs = reference(**reference_inputs(model_type, batch), labels=labels)
@@ -249,7 +245,7 @@ def test_loss_and_gradients_match_transformers(variant, tmp_path):
 def test_dropout_in_train_mode(tmp_path):
     _, ours = tiny_pair("albert", "text-classification", tmp_path, hidden_dropout_prob=0.5,
                         attention_probs_dropout_prob=0.5)
-    batch = batch_for("albert")
+    batch = tiny_batch()
     ours.train()
     assert not torch.allclose(ours(**batch).logits, ours(**batch).logits), "dropout must be active in train mode"
     ours.eval()
@@ -270,7 +266,7 @@ def test_tied_decoder_is_the_embedding(variant, decoder, embeddings, tmp_path):
 def test_mlm_head_reads_out_any_layer(variant, tmp_path):
     _, ours = tiny_pair(variant, "fill-mask", tmp_path)
     with torch.no_grad():
-        out = ours(**batch_for(VARIANTS[variant][0]), output_hidden_states=True)
+        out = ours(**tiny_batch(), output_hidden_states=True)
         readout = ours.mlm_head()  # what the logit lens applies to every hidden state
         torch.testing.assert_close(readout(out.hidden_states[-1]), out.logits)
         assert readout(out.hidden_states[1]).shape == out.logits.shape
