@@ -58,6 +58,8 @@ class TrainingPanel:
         from IPython import get_ipython
         from IPython.display import display
 
+        import matplotlib.backends.backend_agg  # noqa: F401  (imported here, not in the middle of training)
+
         self._start_drawer()
         if get_ipython() is not None:  # outside IPython there is nothing to show it in
             display(self.widget)
