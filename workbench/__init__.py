@@ -13,8 +13,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from .errors import (CheckpointNotFoundError, GenerationError, TokenizerError, UnsupportedModelError, WeightsError,
-                     WorkbenchError)
+from .errors import (CheckpointNotFoundError, GenerationError, TokenizerError, TrainingError, UnsupportedModelError,
+                     WeightsError, WorkbenchError)
 
 __version__ = "0.1.0"
 
@@ -65,4 +65,4 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["load_tokenizer", *_LAZY, "WorkbenchError", "CheckpointNotFoundError", "WeightsError",
-           "UnsupportedModelError", "TokenizerError", "GenerationError"]
+           "UnsupportedModelError", "TokenizerError", "GenerationError", "TrainingError"]
