@@ -403,3 +403,62 @@ def test_transformers_keywords_and_objects(classifier_dir):
         wb.pipeline("text-clasification", model=classifier_dir)
     with pytest.raises(PipelineError, match="batch_size must be a positive integer"):
         p(["a", "b"], batch_size=0)
+
+
+# ---- text-generation ---------------------------------------------------------------------------------------------
+
+def needs_generation():
+    try:
+        import workbench.generation  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"workbench.generation is not available yet ({error}); text-generation cannot run")
+
+
+@pytest.fixture(scope="module")
+def tiny_chat_dir(tmp_path_factory, smollm_gguf):
+    """A tiny random Llama with SmolLM2's real tokenizer and chat template (read from the GGUF file)."""
+    needs_generation()
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    wb.load_tokenizer(smollm_gguf).save_pretrained(folder)
+    reference = tiny_reference("LlamaForCausalLM", "LlamaConfig", vocab_size=49152, hidden_size=16,
+                               intermediate_size=24, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                               max_position_embeddings=256, initializer_range=0.6, bos_token_id=1, eos_token_id=2,
+                               tie_word_embeddings=True)
+    reference.save_pretrained(folder)
+    return folder
+
+
+CHAT = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def test_text_generation_matches_transformers(tiny_chat_dir):
+    ours = wb.pipeline("text-generation", model=tiny_chat_dir)
+    theirs = hf_pipeline("text-generation", model=tiny_chat_dir)
+    greedy = {"max_new_tokens": 8, "do_sample": False}
+    prefill = [*CHAT, {"role": "assistant", "content": "The capital is"}]
+    for inputs, options in [("Once upon a time", {}), ("Once upon a time", {"return_full_text": False}),
+                            (["Hello", "The weather today"], {}), (CHAT, {}), (CHAT, {"return_full_text": False}),
+                            ([CHAT, CHAT], {}), (prefill, {}), ("Hello", {"return_tensors": True})]:
+        approx_equal(ours(inputs, **greedy, **options), theirs(inputs, **greedy, **options), f"{inputs!r} {options}")
+
+
+def test_text_generation_sampling_and_streaming(tiny_chat_dir):
+    generator = wb.pipeline("text-generation", model=tiny_chat_dir, max_new_tokens=6)
+    sampled = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        sampled.append(generator("Hello", do_sample=True, temperature=0.7, top_k=20, top_p=0.9))
+    assert sampled[0] == sampled[1] and sampled[0][0]["generated_text"].startswith("Hello")
+    new_text = generator(CHAT, do_sample=False, return_full_text=False)[0]["generated_text"]
+    assert "".join(generator.stream(CHAT, do_sample=False)) == new_text
+    with pytest.raises(PipelineError, match="max_new_tokens must be a non-negative integer"):
+        generator("Hello", max_new_tokens=-1)
+
+
+def test_real_smollm2_answers_a_chat(smollm_gguf):
+    needs_generation()
+    generator = wb.pipeline("text-generation", model=smollm_gguf)
+    chat = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+    reply = generator(chat, max_new_tokens=8, do_sample=False)[0]["generated_text"]
+    assert reply[:-1] == chat and reply[-1]["role"] == "assistant"
+    assert "Paris" in reply[-1]["content"]

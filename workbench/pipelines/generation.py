@@ -37,7 +37,7 @@ class TextGenerationPipeline(Pipeline):
     task = "text-generation"
 
     def __init__(self, model, tokenizer, **options):
-        if not hasattr(model, "generate"):
+        if getattr(model, "task", None) != "text-generation":
             raise PipelineError("This model cannot generate text (it has no language-model head); use a causal "
                                 "language model such as HuggingFaceTB/SmolLM2-135M-Instruct.")
         super().__init__(model, tokenizer, **options)
@@ -141,15 +141,15 @@ class TextGenerationPipeline(Pipeline):
     # ---- streaming ---------------------------------------------------------------------------------------------
     def stream(self, prompt, **options) -> Iterator[str]:
         """Yield the new text piece by piece while it is generated (one prompt or chat)."""
-        from ..generation import stream_generate
-
         pre, generate, _ = self._sanitize({**self.options, **options})
+        if not (is_chat(prompt) or isinstance(prompt, str)):
+            raise PipelineError("stream() takes one prompt (a string) or one chat (a list of messages).")
         chunk = self.preprocess(prompt, **pre)[0]
         input_ids = torch.tensor([chunk["input_ids"]])
         new_ids: list[int] = []
         shown = ""
         with torch.inference_mode():
-            for token in stream_generate(self.model, input_ids, **generate):
+            for token in self.model.stream_generate(input_ids, **generate):
                 new_ids.extend(_token_ids(token))
                 # Decode everything so far and yield what is new: a character may need several byte tokens.
                 text = self.tokenizer.decode(new_ids, skip_special_tokens=True)
@@ -165,4 +165,7 @@ def _token_ids(token) -> list[int]:
         return [int(t) for t in token.flatten().tolist()]
     if isinstance(token, dict):  # a step record such as {"token_id": ..., ...}
         return _token_ids(token.get("token_id", token.get("token")))
+    for name in ("token_id", "token_ids", "token"):  # a step object (GenerationStep)
+        if hasattr(token, name):
+            return _token_ids(getattr(token, name))
     return [int(t) for t in token]
