@@ -277,6 +277,58 @@ def test_tiny_model_greedy_tokens_equal_transformers(tiny_files, scheme):
     assert ours.generate(prompt, max_new_tokens=8, do_sample=False, eos_token_id=None).tolist() == expected.tolist()
 
 
+def write_gpt2_gguf(path, reference):
+    """A transformers GPT-2 written as llama.cpp's converter does: Conv1D weights stored [out, in], F32."""
+    config = reference.config
+    writer = gguf.GGUFWriter(str(path), "gpt2")
+    writer.add_context_length(config.n_positions)
+    writer.add_embedding_length(config.n_embd)
+    writer.add_feed_forward_length(4 * config.n_embd)
+    writer.add_block_count(config.n_layer)
+    writer.add_head_count(config.n_head)
+    writer.add_layer_norm_eps(config.layer_norm_epsilon)
+    add_tokenizer(writer, "gpt2", "gpt2")
+    names = {"ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output", "ln_2": "ffn_norm",
+             "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"}
+    for name, tensor in reference.state_dict().items():
+        if name == "lm_head.weight":
+            continue  # tied
+        gguf_name = {"transformer.wte.weight": "token_embd.weight", "transformer.wpe.weight": "position_embd.weight",
+                     "transformer.ln_f.weight": "output_norm.weight", "transformer.ln_f.bias": "output_norm.bias"}.get(name)
+        weight = tensor.detach().float()
+        if gguf_name is None:
+            _, _, layer, *module, kind = name.split(".")
+            gguf_name = f"blk.{layer}.{names['.'.join(module)]}.{kind}"
+            if kind == "weight" and weight.ndim == 2:
+                weight = weight.T.contiguous()
+        writer.add_tensor(gguf_name, weight.numpy())
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_gpt2_file_gives_back_the_original_weights_and_logits(tmp_path):
+    torch.manual_seed(0)
+    reference = transformers.GPT2LMHeadModel(transformers.GPT2Config(
+        vocab_size=len(byte_level_vocab("gpt2")[0]), n_embd=64, n_layer=2, n_head=4, n_positions=1024)).eval()
+    path = write_gpt2_gguf(tmp_path / "gpt2.gguf", reference)
+    config, tensors, _ = gguf_checkpoint(path)
+    original = reference.state_dict()
+    assert set(tensors) == set(original) - {"lm_head.weight"} and config["tie_word_embeddings"]
+    for name, tensor in tensors.items():
+        assert torch.equal(tensor, original[name]), name
+    theirs = transformers_gguf(path)
+    for name, tensor in tensors.items():
+        assert torch.equal(tensor, theirs.state_dict()[name]), name
+    if importlib.util.find_spec("workbench.models.gpt2") is None:
+        pytest.skip("workbench.models.gpt2 is not there yet")
+    ids = torch.tensor([[5, 17, 42, 99, 300, 7]])
+    with torch.no_grad():
+        torch.testing.assert_close(wb.load_model(path)(input_ids=ids).logits, reference(input_ids=ids).logits)
+
+
 # ---- tiny files: tokenizers ------------------------------------------------------------------------------------------
 def write_tokenizer_gguf(path, kind, pre="smollm"):
     writer = gguf.GGUFWriter(str(path), "llama")
@@ -313,6 +365,14 @@ def test_tiny_tokenizer_equals_transformers(tmp_path, kind, pre):
     assert_same_tokenization(ours, theirs)
     assert ours.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True) == \
         theirs.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True)
+
+
+def test_gguf_tokenizer_saves_a_folder_transformers_loads(tmp_path):
+    ours = load_gguf_tokenizer(write_tokenizer_gguf(tmp_path / "tok.gguf", "gpt2"))
+    ours.save_pretrained(tmp_path / "saved")
+    theirs = transformers.AutoTokenizer.from_pretrained(tmp_path / "saved")
+    assert_same_tokenization(ours, theirs)
+    assert theirs.chat_template == CHAT_TEMPLATE
 
 
 def test_special_and_user_defined_tokens_stay_whole(tmp_path):
