@@ -261,4 +261,7 @@ HEADS = {
     "text-classification": GPT2ForSequenceClassification,
     "token-classification": GPT2ForTokenClassification,
 }
-FAMILIES = {"gpt2": Family("gpt2", HEADS, GPT2_DEFAULTS)}
+# transformers' GPT2Config.attribute_map: config.hidden_size etc. answer as in other families
+ALIASES = {"hidden_size": "n_embd", "max_position_embeddings": "n_positions", "num_attention_heads": "n_head",
+           "num_hidden_layers": "n_layer"}
+FAMILIES = {"gpt2": Family("gpt2", HEADS, GPT2_DEFAULTS, aliases=ALIASES)}

@@ -1,6 +1,7 @@
 """`load_model(name, task)`: checkpoint -> config -> registry -> model class -> strict weights."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import threading
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from ..errors import WeightsError
 from ..checkpoints import read_config, read_state_dict, resolve_checkpoint
 from .base import PreTrainedModel, load_checkpoint_weights
 from .config import Config
@@ -82,7 +84,21 @@ def load_model(
     load_checkpoint_weights(model, tensors, sources, dtype=dtype, new_head=labels is not None)
     model.name_or_path = str(name_or_path)
     model.checkpoint_path = path
+    model.generation_config = read_generation_config(path)
     return model.eval()
+
+
+def read_generation_config(folder: Path) -> dict:
+    """generation_config.json as a dict ({} if absent): the defaults `model.generate` starts from."""
+    file = Path(folder) / "generation_config.json"
+    if not file.is_file():
+        return {}
+    try:
+        values = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WeightsError(f"'{file}' is not valid JSON ({error}); re-download or delete it.") from error
+    values.pop("transformers_version", None)
+    return values
 
 
 def from_config(config_dict: dict, task: str | None = None, *, seed: int | None = None) -> PreTrainedModel:
