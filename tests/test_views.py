@@ -289,16 +289,6 @@ def test_logit_lens_needs_an_lm_head(minilm):
         wb.show_logit_lens("hello", model=model, tokenizer=tok)
 
 
-@pytest.mark.slow
-def test_logit_lens_on_real_smollm2(smollm_gguf):
-    view = wb.show_logit_lens("The capital of France is Paris", model=str(smollm_gguf))
-    frame = view.to_dataframe()
-    assert frame.layer.max() == 30 and len(frame) == 31 * len(view.pieces)
-    last = frame[frame.layer == 30]
-    assert last.top_token.iloc[4] == "␣Paris"  # after "is", the real model says " Paris"
-    assert last.target_prob.iloc[4] == pytest.approx(last.top_prob.iloc[4])
-
-
 # ---- escaping and standalone pages -----------------------------------------------------------------------
 
 def test_json_for_script_cannot_close_the_script_element():

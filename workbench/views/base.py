@@ -128,7 +128,7 @@ class View:
             page = html.escape(self.to_html(), quote=True)
             frame = f'<iframe srcdoc="{page}" style="width:100%;height:480px;border:0"></iframe>'
             return {"text/html": frame, "text/plain": repr(self)}
-        bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
-        bundle = bundle if isinstance(bundle, dict) else {}
-        bundle["text/plain"] = repr(self)
-        return bundle
+        bundle = widget._repr_mimebundle_(include=include, exclude=exclude)  # data, or (data, metadata)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        data = {**data, "text/plain": repr(self)}
+        return (data, metadata) if metadata else data
