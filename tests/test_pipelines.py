@@ -234,6 +234,8 @@ def test_fill_mask_matches_transformers(make_checkpoint):
                             (one, {"targets": ["capital", "city", "river"]}), (two, {"targets": "cat"})]:
         approx_equal(ours(inputs, **options), theirs(inputs, **options), f"{inputs!r} {options}")
     approx_equal(ours([one, two, one], batch_size=2), theirs([one, two, one]))
+    table = ours(two, top_k=2, as_dataframe=True)
+    assert list(table.columns) == ["mask", "score", "token", "token_str", "sequence"] and list(table["mask"]) == [0, 0, 1, 1]
     with pytest.warns(UserWarning, match="not in the vocabulary"):
         mine = ours(one, targets=["Metropolis"])
     approx_equal(mine, theirs(one, targets=["Metropolis"]))
@@ -380,6 +382,12 @@ def test_default_model_is_said_and_offline_missing_is_clear(caplog):
     assert len(extractor("hello")[0]) == 3
     with pytest.raises(CheckpointNotFoundError, match="No checkpoint for 'text-classification' is available offline"):
         wb.pipeline("sentiment-analysis")
+    # zero-shot without an NLI checkpoint offline: the embedding variant on MiniLM, said so
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="workbench.pipelines"):
+        zero_shot = wb.pipeline("zero-shot-classification")
+    assert zero_shot.uses_embeddings and "No NLI checkpoint" in caplog.text
+    assert len(wb.pipeline("sentence-similarity")("hello")) == 384
 
 
 def test_seq2seq_tasks_say_what_is_missing():
@@ -453,6 +461,13 @@ def test_text_generation_sampling_and_streaming(tiny_chat_dir):
     assert "".join(generator.stream(CHAT, do_sample=False)) == new_text
     with pytest.raises(PipelineError, match="max_new_tokens must be a non-negative integer"):
         generator("Hello", max_new_tokens=-1)
+    with pytest.raises(PipelineError, match="prompt is None"):
+        generator(None)
+    with pytest.raises(PipelineError, match="prompt must be a string"):
+        generator([{"role": "user"}])  # not a message: no content
+    with pytest.warns(TruncationWarning, match="only its last 254 tokens"):
+        long_reply = generator("word " * 400, max_new_tokens=2, do_sample=False)
+    assert long_reply[0]["generated_text"].startswith("word word")
 
 
 def test_real_smollm2_answers_a_chat(smollm_gguf):

@@ -213,9 +213,9 @@ class Pipeline:
         records = []
         for index, row in enumerate(rows):
             entries = row if isinstance(row, list) else [row]
-            for entry in entries:
-                if isinstance(entry, list):  # e.g. several masks: one list per mask
-                    records.extend({"input": index, **e} for e in entry)
+            for position, entry in enumerate(entries):
+                if isinstance(entry, list):  # several masks in one text: one list of guesses per mask
+                    records.extend({"input": index, "mask": position, **e} for e in entry)
                 elif isinstance(entry, dict):
                     records.append({"input": index, **entry})
                 else:

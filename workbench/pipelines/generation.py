@@ -16,11 +16,12 @@ repetition_penalty, num_return_sequences, ...) goes to `model.generate`.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import torch
 
-from .base import Pipeline, PipelineError, check_text
+from .base import Pipeline, PipelineError, TruncationWarning, check_text
 
 PIPELINE_DEFAULTS = {"max_new_tokens": 256, "do_sample": True}  # transformers' text-generation defaults
 
@@ -57,8 +58,10 @@ class TextGenerationPipeline(Pipeline):
         new_tokens = generate.get("max_new_tokens")
         if new_tokens is not None and (not isinstance(new_tokens, int) or new_tokens < 0):
             raise PipelineError(f"max_new_tokens must be a non-negative integer, got {new_tokens!r}.")
+        # A prompt may use the model's context minus the room the new tokens need.
+        room = max(1, self.max_tokens - (new_tokens or 0))
         pre = {"prefix": prefix, "add_special_tokens": add_special_tokens, "truncation": truncation,
-               "continue_final_message": continue_final_message}
+               "continue_final_message": continue_final_message, "room": room}
         post = {"return_full_text": True if return_full_text is None else bool(return_full_text),
                 "return_tensors": bool(return_tensors), "continue_final_message": continue_final_message,
                 "skip_special_tokens": skip_special_tokens, "clean_up_tokenization_spaces": clean_up_tokenization_spaces}
@@ -73,7 +76,8 @@ class TextGenerationPipeline(Pipeline):
     def shape_result(self, results, single, inputs, call_options):
         return results[0] if single else results  # each result is already a list (one entry per sequence)
 
-    def preprocess(self, prompt, prefix="", add_special_tokens=False, truncation=None, continue_final_message=None):
+    def preprocess(self, prompt, prefix="", add_special_tokens=False, truncation=None, continue_final_message=None,
+                   room=None):
         if is_chat(prompt):
             continue_final = prompt[-1]["role"] == "assistant" if continue_final_message is None else continue_final_message
             text = self.tokenizer.apply_chat_template(list(prompt), add_generation_prompt=not continue_final,
@@ -85,17 +89,16 @@ class TextGenerationPipeline(Pipeline):
         else:
             encoding = self.tokenizer(prefix + check_text(prompt, "prompt"), add_special_tokens=add_special_tokens)
         ids = list(encoding["input_ids"])
-        if len(ids) > self.max_tokens:
+        room = room or self.max_tokens
+        if len(ids) > room:
             if truncation is False:
-                raise PipelineError(f"The prompt is {len(ids)} tokens long but the model reads at most "
-                                    f"{self.max_tokens}; shorten it.")
+                raise PipelineError(f"The prompt is {len(ids)} tokens long but only {room} fit in the model's "
+                                    f"{self.max_tokens} positions with the new tokens; shorten it.")
             if truncation is None:
-                import warnings
-
-                from .base import TruncationWarning
-                warnings.warn(f"The prompt is longer than the {self.max_tokens} tokens the model reads; only its last "
-                              f"{self.max_tokens} tokens are used.", TruncationWarning, stacklevel=4)
-            ids = ids[-self.max_tokens:]  # keep the end: generation continues from there
+                warnings.warn(f"The prompt is longer than the {room} tokens that fit with the new ones in the model's "
+                              f"{self.max_tokens} positions; only its last {room} tokens are used.", TruncationWarning,
+                              stacklevel=4)
+            ids = ids[-room:]  # keep the end: generation continues from there
         return [{"input_ids": ids, "attention_mask": [1] * len(ids), "prompt": prompt}]
 
     def run(self, items, pre, fwd, post, batch_size):
