@@ -33,7 +33,9 @@ CASES = {
     ("model fp32", "workbench"): """
         import workbench as wb
         from workbench.models.loading import load_model
-        start = time.perf_counter(); model = load_model("HuggingFaceTB/SmolLM2-135M-Instruct"); seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        model = load_model("HuggingFaceTB/SmolLM2-135M-Instruct")
+        seconds = time.perf_counter() - start
     """,
     ("model fp32", "transformers"): """
         import transformers
@@ -52,7 +54,9 @@ CASES = {
     """,
     ("tokenizer", "workbench"): """
         import workbench as wb
-        start = time.perf_counter(); tok = wb.load_tokenizer("HuggingFaceTB/SmolLM2-135M-Instruct"); seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        tok = wb.load_tokenizer("HuggingFaceTB/SmolLM2-135M-Instruct")
+        seconds = time.perf_counter() - start
     """,
     ("tokenizer", "transformers"): """
         from transformers import AutoTokenizer

@@ -3,7 +3,6 @@ small trained vocabularies, one file per quantization type) loaded by us and by 
 real packaged SmolLM2-135M-Instruct against transformers. Plus broken files."""
 import importlib.util
 import json
-import os
 import shutil
 import struct
 
@@ -173,12 +172,14 @@ def tiny_llama(vocab_size, tied=True, model_type="llama", seed=0):
     with torch.no_grad():  # norms start at 1 and biases at 0: make them random so that misplacing them shows
         for name, parameter in model.named_parameters():
             if parameter.ndim == 1:
-                parameter.copy_(1 + 0.1 * torch.randn_like(parameter) if "norm" in name else 0.1 * torch.randn_like(parameter))
+                noise = 0.1 * torch.randn_like(parameter)
+                parameter.copy_(1 + noise if "norm" in name else noise)
     return model
 
 
 def transformers_gguf(path):
-    return transformers.AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32).eval()
+    model = transformers.AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+    return model.eval()
 
 
 def has_llama_family() -> bool:
@@ -223,7 +224,8 @@ def test_tiny_weights_and_config_equal_transformers_gguf_loader(tiny_files, sche
     path, _ = tiny_files[scheme]
     config, tensors, _ = gguf_checkpoint(path)
     theirs = transformers_gguf(path)
-    expected = {k: v for k, v in theirs.state_dict().items() if not (k == "lm_head.weight" and config["tie_word_embeddings"])}
+    expected = {k: v for k, v in theirs.state_dict().items()
+                if not (k == "lm_head.weight" and config["tie_word_embeddings"])}
     assert set(tensors) == set(expected)
     for name, tensor in tensors.items():
         assert torch.equal(tensor, expected[name]), name
@@ -294,7 +296,8 @@ def write_gpt2_gguf(path, reference):
         if name == "lm_head.weight":
             continue  # tied
         gguf_name = {"transformer.wte.weight": "token_embd.weight", "transformer.wpe.weight": "position_embd.weight",
-                     "transformer.ln_f.weight": "output_norm.weight", "transformer.ln_f.bias": "output_norm.bias"}.get(name)
+                     "transformer.ln_f.weight": "output_norm.weight",
+                     "transformer.ln_f.bias": "output_norm.bias"}.get(name)
         weight = tensor.detach().float()
         if gguf_name is None:
             _, _, layer, *module, kind = name.split(".")
@@ -390,7 +393,7 @@ def test_unknown_pre_tokenizer_warns_and_splits_like_gpt2(tmp_path):
     assert tok.decode(tok("hello world")["input_ids"]) == "hello world"
 
 
-# ---- the real SmolLM2 -------------------------------------------------------------------------------------------------
+# ---- the real SmolLM2 ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def smollm_reference(smollm_gguf):
     model = transformers.AutoModelForCausalLM.from_pretrained(smollm_gguf.parent, gguf_file=smollm_gguf.name,
@@ -417,8 +420,9 @@ def test_smollm_tokenizer_by_hub_id_equals_transformers(smollm_tokenizer, smollm
 def test_smollm_chat_template_equals_transformers(smollm_tokenizer, smollm_reference, messages):
     _, theirs = smollm_reference
     for add_generation_prompt in (False, True):
-        text = smollm_tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
-        assert text == theirs.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+        options = dict(tokenize=False, add_generation_prompt=add_generation_prompt)
+        text = smollm_tokenizer.apply_chat_template(messages, **options)
+        assert text == theirs.apply_chat_template(messages, **options)
     assert "<|im_start|>user\n" in text
 
 
@@ -456,7 +460,7 @@ def test_smollm_greedy_text_equals_transformers(smollm_model, smollm_tokenizer, 
     assert smollm_tokenizer.decode(got[0, ids.shape[1]:]) == their_tokenizer.decode(expected[0, ids.shape[1]:])
 
 
-# ---- bad input --------------------------------------------------------------------------------------------------------
+# ---- bad input ----------------------------------------------------------------------------------------------------
 def test_not_a_gguf_file(tmp_path):
     path = tmp_path / "notes.gguf"
     path.write_text("just some text, long enough to have a header's worth of bytes in it")
@@ -513,5 +517,5 @@ def test_unsupported_architecture_lists_supported_ones(tmp_path):
 def test_read_gguf_metadata(smollm_gguf):
     file = read_gguf(smollm_gguf)
     assert file.architecture == "llama" and file.metadata["llama.block_count"] == 30
-    assert len(file.metadata["tokenizer.ggml.tokens"]) == 49152 and file.tensors["token_embd.weight"].shape == (49152, 576)
-    assert os.path.getsize(smollm_gguf) > 0
+    assert len(file.metadata["tokenizer.ggml.tokens"]) == 49152
+    assert file.tensors["token_embd.weight"].shape == (49152, 576)

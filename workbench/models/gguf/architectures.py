@@ -183,7 +183,7 @@ def architecture_of(file: GGUFFile) -> Architecture:
     if name not in ARCHITECTURES:
         raise UnsupportedModelError(
             f"{file.path.name} holds a {name!r} model; GGUF loading supports the architectures "
-            f"{', '.join(sorted(ARCHITECTURES))} (convert the original checkpoint with wb.load_model on its folder instead).")
+            f"{', '.join(sorted(ARCHITECTURES))}; load the original checkpoint folder (safetensors) instead.")
     return ARCHITECTURES[name]
 
 

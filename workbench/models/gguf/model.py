@@ -6,9 +6,8 @@ from typing import Any
 
 import torch
 
-from ...errors import WeightsError
 from .architectures import architecture_of, qk_row_order, tensor_plan
-from .reader import DEQUANTIZABLE_TYPES, GGUFFile, ggml_type_name, read_gguf
+from .reader import GGUFFile, read_gguf
 
 
 def gguf_checkpoint(path: str | Path | GGUFFile, dtype: torch.dtype = torch.float32
@@ -22,12 +21,7 @@ def gguf_checkpoint(path: str | Path | GGUFFile, dtype: torch.dtype = torch.floa
     architecture = architecture_of(file)
     plan = tensor_plan(file, architecture)
     for gguf_name in plan:  # fail before spending time and memory on the others
-        ggml_type = file.tensors[gguf_name].ggml_type
-        if ggml_type not in DEQUANTIZABLE_TYPES:
-            raise WeightsError(
-                f"Tensor {gguf_name!r} in {file.path.name} is stored as {ggml_type_name(ggml_type)}, which cannot be "
-                f"dequantized (supported: {', '.join(sorted(map(ggml_type_name, DEQUANTIZABLE_TYPES)))}); use a GGUF "
-                "file quantized with one of those types.")
+        file.check_dequantizable(gguf_name)
     config = architecture.config(file)
     config["architectures"] = [architecture.class_name]
 

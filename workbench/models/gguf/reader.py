@@ -77,7 +77,8 @@ class GGUFFile:
             with open(self.path, "rb") as handle:
                 self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError) as error:  # ValueError: an empty file cannot be mapped
-            raise WeightsError(f"Cannot read {self.path} as a GGUF file ({error}); check the path and the file.") from error
+            raise WeightsError(f"Cannot read {self.path} as a GGUF file ({error}); check the path and the "
+                               "file.") from error
         # Header fields are unpacked from the map directly; tensors are numpy views of it (nothing read yet).
         self._data = np.frombuffer(self._map, dtype=np.uint8)
         if self._map[:4] != GGUF_MAGIC:
@@ -147,19 +148,25 @@ class GGUFFile:
     def architecture(self) -> str | None:
         return self.metadata.get("general.architecture")
 
+    def check_dequantizable(self, name: str) -> None:
+        """Raise a WeightsError naming the tensor and its type if its type cannot be turned into floats."""
+        ggml_type = self.tensors[name].ggml_type
+        if ggml_type not in DEQUANTIZABLE_TYPES:
+            supported = ", ".join(sorted(map(ggml_type_name, DEQUANTIZABLE_TYPES)))
+            raise WeightsError(f"Tensor {name!r} in {self.path.name} is stored as {ggml_type_name(ggml_type)}, which "
+                               f"cannot be dequantized (supported: {supported}); use a GGUF file quantized with one "
+                               "of those types.")
+
     def raw_rows(self, name: str) -> np.ndarray:
         """The stored bytes of a tensor as [rows, bytes per row] (a view of the memory map, nothing read yet)."""
+        self.check_dequantizable(name)
         info = self.tensors[name]
-        if info.ggml_type not in DEQUANTIZABLE_TYPES:
-            raise WeightsError(
-                f"Tensor {name!r} in {self.path.name} is stored as {ggml_type_name(info.ggml_type)}, which this "
-                f"reader cannot dequantize (supported: {', '.join(sorted(map(ggml_type_name, DEQUANTIZABLE_TYPES)))}); "
-                "use a GGUF file with one of those types.")
         block_elements, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(info.ggml_type)]
         row_elements = info.shape[-1]
         if row_elements % block_elements:
             raise WeightsError(f"Tensor {name!r} in {self.path.name} has rows of {row_elements} values, not a "
-                               f"multiple of its {ggml_type_name(info.ggml_type)} block size {block_elements}; the file is corrupt.")
+                               f"multiple of its {ggml_type_name(info.ggml_type)} block size {block_elements}; "
+                               "the file is corrupt.")
         rows = prod(info.shape[:-1])
         row_bytes = row_elements // block_elements * block_bytes
         start = self._data_start + info.offset
@@ -168,7 +175,8 @@ class GGUFFile:
                                "download it again.")
         return self._data[start:start + rows * row_bytes].reshape(rows, row_bytes)
 
-    def tensor(self, name: str, dtype: torch.dtype = torch.float32, row_order: torch.Tensor | None = None) -> torch.Tensor:
+    def tensor(self, name: str, dtype: torch.dtype = torch.float32,
+               row_order: torch.Tensor | None = None) -> torch.Tensor:
         """Tensor `name` dequantized to `dtype`, shape in torch order.
 
         `row_order` (optional, for 2-D tensors): output row i is stored row `row_order[i]`. Quantization blocks

@@ -82,7 +82,8 @@ def merges_from_scores(tokens: list[str], scores: list[float]) -> list[tuple[str
     ids = {token: index for index, token in enumerate(tokens)}
     candidates = []
     for token, score in zip(tokens, scores):
-        pairs = [(token[:cut], token[cut:]) for cut in range(1, len(token)) if token[:cut] in ids and token[cut:] in ids]
+        pairs = [(token[:cut], token[cut:]) for cut in range(1, len(token))
+                 if token[:cut] in ids and token[cut:] in ids]
         pairs.sort(key=lambda pair: (ids[pair[0]], ids[pair[1]]))
         candidates.extend((left, right, score) for left, right in pairs)
     candidates.sort(key=lambda c: (c[2], len(c[0]), len(c[1])), reverse=True)  # stable: ties keep vocab order
