@@ -1,0 +1,200 @@
+"""Exported view pages in real headless Chromium, offline: hostile text stays text, Korean is Hangul, the attention
+view draws and reacts, nothing is requested from any host."""
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+import workbench as wb
+from workbench.views.attention import show_attention
+from workbench.views.generation import GenerationView, Step, labeller
+from workbench.views.logit_lens import LogitLensView, logit_lens
+from workbench.views.tokens import TokensView, backend_of, describe_pieces, scheme_of, token_label
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+               "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: run `WITH_BROWSER=1 bash scripts/setup.sh` (apt-get install chromium).")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (never `playwright install`)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page that records script errors, dialogs (alert) and every request that is not the file itself."""
+
+    def __init__(self, page):
+        self.page, self.errors, self.dialogs, self.requests = page, [], [], []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def open(self, path: Path):
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_load_state("load")
+        return self.page
+
+    def assert_clean(self, path: Path):
+        assert self.errors == [], self.errors
+        assert self.dialogs == [], f"a script ran: {self.dialogs}"
+        assert [url for url in self.requests if url != path.resolve().as_uri()] == []
+        assert self.page.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0
+
+    def screenshot(self, name: str):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+@pytest.fixture
+def watched(browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    yield Watched(page)
+    context.close()
+
+
+pytestmark = pytest.mark.browser
+HOSTILE = "<img src=x onerror=alert(1)>"
+KOREAN = "한국어"
+
+PAINTED = """(selector) => {  // how many pixels of the canvases matching selector are painted
+  let painted = 0;
+  for (const canvas of document.querySelectorAll(selector)) {
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0 && !(data[i-3] === 255 && data[i-2] === 255 && data[i-1] === 255)) painted++;
+  }
+  return painted;
+}"""
+
+
+@pytest.fixture(scope="module")
+def minilm(minilm_dir):
+    return wb.load_model(minilm_dir), wb.load_tokenizer(minilm_dir)
+
+
+@pytest.fixture(scope="module")
+def smollm_tokenizer(smollm_gguf):
+    return wb.load_tokenizer(smollm_gguf)
+
+
+def test_tokens_page(watched, tmp_path, minilm, smollm_tokenizer):
+    _, bert = minilm
+    view = TokensView(f"Tokenizers split {KOREAN} 🙂 and {HOSTILE}", [bert, smollm_tokenizer], [HOSTILE, "SmolLM2"])
+    path = view.save(tmp_path / "tokens.html")
+    page = watched.open(path)
+    assert page.locator(".wb-tok-name").first.text_content() == HOSTILE  # the name is shown, as text
+    labels = page.locator(".wb-piece-label").all_text_contents()
+    assert "<" in labels and ">" in labels and "img" in labels
+    # SmolLM2 spells Hangul in bytes: each byte piece shows <0x..>, and its group shows the syllable it forms
+    forms = page.locator(".wb-tokenization").nth(1).locator(".wb-group-forms").all_text_contents()
+    assert [f for f in forms if f in KOREAN] == list(KOREAN)
+    assert any(label.startswith("<0x") for label in page.locator(".wb-tokenization").nth(1).locator(".wb-partial").all_text_contents())
+    assert page.locator(".wb-special").first.text_content().startswith("[CLS]")
+    assert page.locator("textarea").count() == 0  # no kernel behind an exported page
+    page.locator("input[type=checkbox]").uncheck()  # hide ids
+    assert page.locator(".wb-piece-id").count() == 0
+    page.locator("input[type=checkbox]").check()
+    watched.assert_clean(path)
+    watched.screenshot("tokens.png")
+
+
+def test_attention_page_draws_and_reacts(watched, tmp_path, minilm):
+    model, tok = minilm
+    view = show_attention(f"The cat sat on the mat. {HOSTILE}", model=model, tokenizer=tok, text_pair=f"{KOREAN} 이다.")
+    path = view.save(tmp_path / "attention.html")
+    page = watched.open(path)
+    left = page.locator(".wb-att-left .wb-att-token").all_text_contents()
+    assert len(left) == len(view.pieces) and "<" in left and "ᄒ" in left  # BERT's jamo of 한
+    everything = page.evaluate(PAINTED, ".wb-att-canvas")
+    assert everything > 1000
+    watched.screenshot("attention-head-view.png")
+    page.locator(".wb-att-left .wb-att-token").nth(2).hover()  # one token: only its links
+    focused = page.evaluate(PAINTED, ".wb-att-canvas")
+    assert 0 < focused < everything
+    page.mouse.move(900, 700)
+    page.locator(".wb-head-chip").nth(0).dblclick()  # only head 0
+    assert page.locator(".wb-head-chip.wb-on").count() == 1
+    page.locator(".wb-controls select").nth(2).select_option("AB")  # sentence A attends to B only
+    assert 0 < page.evaluate(PAINTED, ".wb-att-canvas") < everything
+    page.locator(".wb-controls select").nth(2).select_option("all")
+    page.locator(".wb-controls select").first.select_option("model")
+    assert page.locator(".wb-thumb").count() == 6 * 12
+    assert page.evaluate(PAINTED, ".wb-thumb") > 6 * 12 * 10
+    watched.screenshot("attention-model-view.png")
+    page.locator(".wb-thumb[data-layer='3'][data-head='7']").click()  # zoom: head view of layer 3, head 7
+    assert page.locator(".wb-head-view").is_visible()
+    assert page.locator(".wb-controls select").nth(1).input_value() == "3"
+    assert page.locator(".wb-head-chip.wb-on").all_text_contents() == ["7"]
+    watched.assert_clean(path)
+
+
+def test_long_attention_page_stays_responsive(watched, tmp_path, minilm):
+    model, tok = minilm
+    view = show_attention("Attention over a long text gets crowded quickly. " * 60, model=model, tokenizer=tok)
+    assert len(view.pieces) == 512
+    path = view.save(tmp_path / "attention-512.html")
+    page = watched.open(path)
+    assert page.evaluate(PAINTED, ".wb-att-canvas") > 0
+    page.locator(".wb-controls select").first.select_option("model")
+    assert page.locator(".wb-thumb").count() == 72
+    watched.assert_clean(path)
+
+
+def test_logit_lens_page(watched, tmp_path, smollm_tokenizer):
+    # a tiny random Llama over SmolLM2's real vocabulary: the page shows real labels, Korean and hostile text
+    model = wb.from_config({"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": 49152,
+                            "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2,
+                            "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 64}, seed=0)
+    text = f"{KOREAN} {HOSTILE}"
+    batch = smollm_tokenizer(text, return_tensors="pt")
+    lens = logit_lens(model, dict(batch), top_k=3)
+    backend = backend_of(smollm_tokenizer)
+    scheme = scheme_of(backend)
+    labels = {int(i): token_label(backend, scheme, int(i)) for i in set(lens.top_ids.ravel().tolist())}
+    view = LogitLensView(describe_pieces(batch.encodings[0], [text], scheme), lens, labels, name=HOSTILE)
+    path = view.save(tmp_path / "lens.html")
+    page = watched.open(path)
+    assert page.locator(".wb-lens-table tr").count() == 1 + 3  # header + embeddings + 2 layers
+    headers = page.locator(".wb-lens-table tr").first.locator("th").all_text_contents()
+    assert "<img" in headers or "<" in "".join(headers)
+    page.locator(".wb-lens-table td").first.click()
+    assert "position 0" in page.locator(".wb-lens .wb-note").text_content()
+    assert page.locator(".wb-page-title").text_content() == f"Logit lens: {HOSTILE}"
+    watched.assert_clean(path)
+
+
+def test_generation_page(watched, tmp_path, smollm_tokenizer):
+    backend = backend_of(smollm_tokenizer)
+    scheme = scheme_of(backend)
+    prompt = "Say it in Korean:"
+    pieces = describe_pieces(smollm_tokenizer(prompt).encodings[0], [prompt], scheme)
+    korean_ids = smollm_tokenizer(" 한국어", add_special_tokens=False)["input_ids"]
+    steps, done = [], ""
+    for i, t in enumerate(korean_ids):  # text deltas as stream_generate makes them: "" until a character is whole
+        text = smollm_tokenizer.decode(korean_ids[: i + 1])
+        delta = "" if text.endswith("\ufffd") else text[len(done):]
+        done = done if text.endswith("\ufffd") else text
+        steps.append(Step(t, delta, math.log(0.9 - 0.1 * (i % 5)), [(t, math.log(0.9 - 0.1 * (i % 5))), (28, math.log(0.05))]))
+    steps.append(Step(30, HOSTILE, math.log(0.3), [(30, math.log(0.3))]))
+    view = GenerationView(pieces, labeller(backend, scheme), name="SmolLM2", steps=steps)
+    path = view.save(tmp_path / "generation.html")
+    page = watched.open(path)
+    shown = page.locator(".wb-gen-token").all_text_contents()
+    # a token that only holds part of a character shows its bytes; the token that completes it shows the Hangul
+    assert "".join(t for t in shown if not t.startswith("<0x")) == " 한국어" + HOSTILE
+    assert [t for t in shown if t.startswith("<0x")] and shown[-1] == HOSTILE
+    page.locator(".wb-gen-token").last.click()
+    assert page.locator(".wb-alternatives td").first.text_content() == token_label(backend, scheme, 30)
+    watched.assert_clean(path)
+    watched.screenshot("generation.png")
