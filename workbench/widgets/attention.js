@@ -137,7 +137,7 @@ function render({ model, el }) {
   function drawGrid() {
     modelView.replaceChildren();
     const size = Math.min(T, 96); // thumbnail pixels: each pixel is the strongest link it covers
-    modelView.style.gridTemplateColumns = `auto repeat(${H}, 66px)`;
+    modelView.style.gridTemplateColumns = `56px repeat(${H}, 66px)`;
     modelView.appendChild(node("span", "wb-grid-label", ""));
     for (let h = 0; h < H; h++) modelView.appendChild(node("span", "wb-grid-label", `head ${h}`));
     const threshold = Number(model.get("threshold")) || 0;
