@@ -336,3 +336,32 @@ def test_png_exports(minilm, tmp_path):
         path = view.save(tmp_path / f"{name}.png", **options)
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
+
+
+# ---- bertviz adapter ---------------------------------------------------------------------------------------
+
+def test_bertviz_adapter_hands_over_the_same_attentions(minilm):
+    pytest.importorskip("bertviz", reason="optional extra: pip install --no-deps bertviz")
+    from workbench.views.bertviz_adapter import bertviz_inputs, head_view, model_view
+
+    model, tok = minilm
+    view = show_attention("The cat sat.", model=model, tokenizer=tok, text_pair="It purred.", layers=[0, 3])
+    inputs = bertviz_inputs(view)
+    assert len(inputs["attention"]) == 2 and inputs["sentence_b_start"] == 6  # [CLS] the cat sat . [SEP] | it
+    torch.testing.assert_close(inputs["attention"][1][0], torch.from_numpy(view.weights[1]))
+    assert inputs["tokens"][:5] == ["[CLS]", "the", "cat", "sat", "."]
+    html = head_view(view, html_action="return").data
+    assert '"purred"' in html or "purred" in html
+    assert "purred" in model_view("The cat sat.", model=model, tokenizer=tok, text_pair="It purred.",
+                                  html_action="return").data
+
+
+def test_bertviz_adapter_says_how_to_install_it(minilm, monkeypatch):
+    import sys
+
+    from workbench.views.bertviz_adapter import head_view
+
+    monkeypatch.setitem(sys.modules, "bertviz", None)  # as if it were not installed
+    model, tok = minilm
+    with pytest.raises(wb.WorkbenchError, match="pip install bertviz"):
+        head_view("The cat sat.", model=model, tokenizer=tok)
