@@ -295,3 +295,29 @@ def test_live_panel_updates_and_its_buttons_stop_and_resume(tokenizer):
     assert panel.resume_button.disabled and panel.stop_button.disabled
     assert "step 12/12" in panel.progress_text.value
     panel.close()
+
+
+def test_live_run_in_a_kernel_without_a_front_end_finishes(tmp_path, minilm_dir):
+    """nbclient: a kernel, no browser. The panel is sent (as a widget view), the cell returns when training is done."""
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("ipykernel")
+    setup = f"""
+import random, pandas as pd, torch, workbench as wb
+torch.set_num_threads(1)
+rng = random.Random(0)
+rows = [{{"text": " ".join(rng.choices(["good", "bad", "film", "the"], k=5)), "label": rng.choice(["pos", "neg"])}}
+        for _ in range(32)]
+model = wb.from_config(dict(model_type="bert", vocab_size=30522, hidden_size=32, num_hidden_layers=1,
+                            num_attention_heads=2, intermediate_size=64, id2label={{0: "neg", 1: "pos"}}),
+                       "text-classification", seed=0)
+run = wb.fine_tune(model, pd.DataFrame(rows), pd.DataFrame(rows[:8]), tokenizer=wb.load_tokenizer({str(minilm_dir)!r}),
+                   epochs=2, batch_size=8, max_length=16)
+print("STATUS", run.status, run.state.step, type(run.panel).__name__)
+"""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup)])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = notebook.cells[0].outputs
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "STATUS finished 8 TrainingPanel" in text

@@ -5,8 +5,11 @@ refreshes the text widgets and draws the curve (workbench.training.plot: matplot
 into an Image widget, then sleeps so that drawing takes at most `max_overhead` of the time and the
 picture changes at most `max_fps` times a second.
 
-While a cell waits for the run (`wait_for`), widget messages from the browser are processed with
-jupyter-ui-poll, so the Stop button works although the cell has not returned.
+A cell that waits for the run (`wait_for`) blocks the kernel's main thread, where widget messages are
+handled. The Stop button still works: with ipykernel >= 7 every comm message first passes the kernel's
+shell-channel thread, which asks the comm where to route it (`_reply_subshell_for`); the Stop button's comm
+notices a click there and stops the run at once. With ipykernel 6 the waiting cell processes queued widget
+messages itself (jupyter-ui-poll). Interrupting the kernel also stops the run cleanly.
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ class TrainingPanel:
                                             disabled=True, tooltip="Go on from where the run stopped")
         self.message = widgets.HTML(value="")
         self.stop_button.on_click(lambda _: self._stop())
+        _hear_clicks_while_busy(self.stop_button, self._stop)
         self.resume_button.on_click(lambda _: self._resume())
         self.widget = widgets.VBox([
             widgets.HBox([self.bar, self.progress_text]),
@@ -84,6 +88,8 @@ class TrainingPanel:
 
     # ---- buttons -----------------------------------------------------------------------------------------
     def _stop(self) -> None:
+        if not self.run.running or self.run.stop_requested:
+            return  # e.g. the click already stopped the run from the shell-channel thread
         self.stop_button.disabled = True
         self.progress_text.value = "stopping after this step ..."
         self.run.stop()
@@ -170,13 +176,39 @@ class TrainingPanel:
         self._drawn.wait(timeout=5)  # the final picture and button states are on screen when the cell returns
 
 
+def _hear_clicks_while_busy(button: widgets.Button, on_click) -> bool:
+    """Call `on_click` as soon as a click message reaches the kernel, even while a cell is running.
+
+    ipykernel >= 7 receives shell messages in a thread of their own and, for each comm message, asks the comm
+    which subshell should handle it (`comm._reply_subshell_for(data, default)`). Wrapping that question lets
+    this button see its click in that thread; the message is then routed as before, unchanged."""
+    comm = getattr(button, "comm", None)
+    route = getattr(comm, "_reply_subshell_for", None)
+    if route is None:  # no kernel, or an ipykernel without this hook
+        return False
+
+    def route_and_notice_click(data, default):
+        if isinstance(data, dict) and data.get("method") == "custom" and (data.get("content") or {}).get("event") == "click":
+            on_click()
+        return route(data, default)
+
+    comm._reply_subshell_for = route_and_notice_click
+    return True
+
+
 def _join_processing_ui_events(thread: threading.Thread) -> None:
-    try:
-        from jupyter_ui_poll import ui_events
-    except ImportError:
-        warnings.warn("Install jupyter-ui-poll (pip install jupyter-ui-poll) so that the Stop button works while "
-                      "the cell waits; meanwhile use fine_tune(..., wait=False) or interrupt the kernel to stop.",
-                      stacklevel=4)
+    """Join `thread`; on ipykernel 6 (whose main loop can be stepped) also handle queued widget messages."""
+    from IPython import get_ipython
+
+    kernel = getattr(get_ipython(), "kernel", None)
+    ui_events = None
+    if hasattr(kernel, "do_one_iteration"):  # ipykernel < 7; ipykernel 7 is served by _hear_clicks_while_busy
+        try:
+            from jupyter_ui_poll import ui_events
+        except ImportError:
+            warnings.warn("Install jupyter-ui-poll (pip install jupyter-ui-poll) so that the Stop button works "
+                          "while the cell waits; meanwhile interrupt the kernel to stop.", stacklevel=4)
+    if ui_events is None:
         while thread.is_alive():
             thread.join(0.2)
         return
