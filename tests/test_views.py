@@ -345,14 +345,14 @@ def test_bertviz_adapter_hands_over_the_same_attentions(minilm):
     from workbench.views.bertviz_adapter import bertviz_inputs, head_view, model_view
 
     model, tok = minilm
-    view = show_attention("The cat sat.", model=model, tokenizer=tok, text_pair="It purred.", layers=[0, 3])
+    view = show_attention("The cat sat.", model=model, tokenizer=tok, text_pair="It was warm.", layers=[0, 3])
     inputs = bertviz_inputs(view)
     assert len(inputs["attention"]) == 2 and inputs["sentence_b_start"] == 6  # [CLS] the cat sat . [SEP] | it
     torch.testing.assert_close(inputs["attention"][1][0], torch.from_numpy(view.weights[1]))
     assert inputs["tokens"][:5] == ["[CLS]", "the", "cat", "sat", "."]
     html = head_view(view, html_action="return").data
-    assert '"purred"' in html or "purred" in html
-    assert "purred" in model_view("The cat sat.", model=model, tokenizer=tok, text_pair="It purred.",
+    assert "\"warm\"" in html and "\"cat\"" in html
+    assert "\"warm\"" in model_view("The cat sat.", model=model, tokenizer=tok, text_pair="It was warm.",
                                   html_action="return").data
 
 
