@@ -73,7 +73,9 @@ def load_model(
     if path.is_file() and path.suffix == ".gguf":
         from .gguf import load_gguf_model  # issue: decoders / GGUF
 
-        return load_gguf_model(path, task=task, dtype=dtype)
+        model = load_gguf_model(path, task=task, dtype=dtype)
+        model.name_or_path, model.checkpoint_path = str(name_or_path), path
+        return model
     config_dict = read_config(path)
     if labels is not None:
         config = Config(config_dict)
