@@ -219,6 +219,53 @@ def test_printed_progress_without_a_front_end(tokenizer, capsys):
     assert "fine_tune finished" in out and "step 4/4" in out
 
 
+# ---- token classification ---------------------------------------------------------------------------------
+
+ANIMALS = ["cat", "dog", "horse", "hippopotamus", "giraffe", "elephant"]
+
+
+def toy_tags(n: int, seed: int = 0) -> pd.DataFrame:
+    """Words with an ANIMAL tag on animal names and O elsewhere ("hippopotamus" is several word pieces)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        words = rng.choices(FILLER, k=5)
+        for _ in range(rng.randint(1, 2)):
+            words.insert(rng.randrange(len(words) + 1), rng.choice(ANIMALS))
+        rows.append({"tokens": words, "ner_tags": ["ANIMAL" if w in ANIMALS else "O" for w in words]})
+    return pd.DataFrame(rows)
+
+
+def test_word_labels_go_to_the_first_piece_of_each_word(tokenizer):
+    import datasets
+
+    from workbench.training import data as D
+
+    rows = D.check_columns(datasets.Dataset.from_pandas(pd.DataFrame(
+        {"tokens": [["the", "hippopotamus", "ran"]], "ner_tags": [["O", "ANIMAL", "O"]]})), "token-classification", "train")
+    ids = D.label_ids(rows, {"ANIMAL": 0, "O": 1}, 2, "train")
+    encoded = D.encode(rows, tokenizer, ids, max_length=16)
+    pieces = tokenizer.convert_ids_to_tokens(encoded[0]["input_ids"].tolist())
+    assert len(pieces) > 5  # [CLS] the hip ##po... ran [SEP]: the animal is several pieces
+    expected = [-100, 1, 0] + [-100] * (len(pieces) - 5) + [1, -100]
+    assert encoded[0]["labels"].tolist() == expected
+
+
+def test_token_classification_learns_and_compares(tokenizer):
+    config = dict(model_type="bert", vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                  intermediate_size=64, max_position_embeddings=64, hidden_dropout_prob=0.0,
+                  attention_probs_dropout_prob=0.0, id2label={0: "ANIMAL", 1: "O"})
+    model = wb.from_config(config, "token-classification", seed=0)
+    run = wb.fine_tune(model, toy_tags(64), toy_tags(16, seed=1), task="ner", tokenizer=tokenizer, epochs=6,
+                       batch_size=8, learning_rate=3e-3, max_length=24, live=False)
+    assert run.metrics["eval_accuracy"] >= 0.95 and run.metrics["eval_f1"] >= 0.9
+    table = run.compare(["the horse was very quite", "a dog and a cat"], chart=False)
+    assert list(table.after) == ["O ANIMAL O O O", "O ANIMAL O O ANIMAL"]
+    with pytest.raises(TrainingError, match="one tag per word"):
+        wb.fine_tune(model, pd.DataFrame({"tokens": [["a", "cat"]], "tags": [["O"]]}), task="ner",
+                     tokenizer=tokenizer, live=False)
+
+
 # ---- the real lesson ----------------------------------------------------------------------------------------
 
 def test_bbc_news_loader():

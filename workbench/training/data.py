@@ -20,6 +20,8 @@ import torch
 from ..errors import TrainingError
 
 TEXT, TEXT_PAIR, LABEL = "text", "text_pair", "label"
+TOKENS = "tokens"  # token-classification: a list of words per row ...
+TAG_COLUMNS = ("tags", "ner_tags", "labels", "label")  # ... and one label per word in the first of these
 IGNORE_INDEX = -100  # label id that the losses skip (padding, word pieces after the first, prompt tokens)
 
 
@@ -68,23 +70,52 @@ def _read_table(path: Path):
     raise TrainingError(f"Cannot read '{path.name}': use a .csv, .tsv, .json or .jsonl file.")
 
 
-def check_columns(rows, task: str, role: str) -> None:
+def check_columns(rows, task: str, role: str):
+    """The rows with the columns `task` needs; a token task's tag column is renamed to `label`."""
+    if task == "token-classification":
+        tags = next((c for c in TAG_COLUMNS if c in rows.column_names), None)
+        if TOKENS not in rows.column_names or tags is None:
+            raise TrainingError(
+                f"The {role} data for {task} needs a '{TOKENS}' column (a list of words per row) and a tag column "
+                f"(one of {list(TAG_COLUMNS)}) but has {rows.column_names}; rename your columns.")
+        rows = rows.select_columns([TOKENS, tags])
+        if tags != LABEL:
+            rows = rows.rename_column(tags, LABEL)
+        lengths = [(len(w), len(t)) for w, t in zip(rows[TOKENS], rows[LABEL])]
+        bad = next((i for i, (n_words, n_tags) in enumerate(lengths) if n_words != n_tags), None)
+        if bad is not None:
+            raise TrainingError(f"Row {bad} of the {role} data has {lengths[bad][0]} words but {lengths[bad][1]} "
+                                "tags; give exactly one tag per word.")
+        return rows
     needed = [TEXT, LABEL]
     missing = [c for c in needed if c not in rows.column_names]
     if missing:
         raise TrainingError(
             f"The {role} data for {task} needs columns {needed} but has {rows.column_names}; "
             f"rename your columns (missing: {missing}).")
+    return rows
 
 
 # ---- labels ----------------------------------------------------------------------------------------
 
+def _class_names(rows) -> list[str] | None:
+    """Names of a ClassLabel label column (or of a list-of-ClassLabel column for word tags)."""
+    feature = rows.features.get(LABEL)
+    feature = getattr(feature, "feature", feature)  # List(ClassLabel) -> ClassLabel
+    return list(feature.names) if getattr(feature, "names", None) else None
+
+
+def _flat_labels(rows) -> list:
+    values = rows[LABEL]
+    return [v for row in values for v in row] if values and isinstance(values[0], list) else list(values)
+
+
 def label_names(rows) -> list[str] | None:
     """Names for the label ids: sorted strings, a ClassLabel's names, or None for plain int labels."""
-    feature = rows.features.get(LABEL)
-    if getattr(feature, "names", None):
-        return list(feature.names)
-    values = rows.unique(LABEL)
+    names = _class_names(rows)
+    if names:
+        return names
+    values = list(dict.fromkeys(_flat_labels(rows)))
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
         raise TrainingError(f"The '{LABEL}' column has empty values; fill or drop those rows.")
     if all(isinstance(v, str) for v in values):
@@ -95,40 +126,67 @@ def label_names(rows) -> list[str] | None:
                         "use all strings or all integer ids.")
 
 
-def label_ids(rows, label2id: dict[str, int], num_labels: int, role: str) -> list[int]:
-    """The label column as ids in [0, num_labels); unseen names or ids out of range are an error."""
-    values = rows[LABEL]
-    feature = rows.features.get(LABEL)
-    if getattr(feature, "names", None):  # a ClassLabel column holds ids already; map through its names
-        values = [feature.names[v] for v in values]
-    if values and isinstance(values[0], str):
-        unseen = sorted({v for v in values if v not in label2id})
+def label_count_needed(rows) -> int:
+    """For int labels without names: how many classes the head needs (largest id + 1)."""
+    return int(max(_flat_labels(rows))) + 1
+
+
+def label_ids(rows, label2id: dict[str, int], num_labels: int, role: str) -> list:
+    """The label column as ids in [0, num_labels) (a list per row for word tags); unseen names or ids out of
+    range are an error."""
+    names = _class_names(rows)
+    flat = _flat_labels(rows)
+    if names:  # a ClassLabel column holds ids already; map through its names
+        flat = [names[v] for v in flat]
+    if flat and isinstance(flat[0], str):
+        unseen = sorted({v for v in flat if v not in label2id})
         if unseen:
             raise TrainingError(
                 f"The {role} data has labels {unseen[:5]} that the training data / model does not know "
                 f"(known: {sorted(label2id)[:10]}); drop those rows or add examples of them to the training data.")
-        return [label2id[v] for v in values]
-    ids = [int(v) for v in values]
-    bad = sorted({i for i in ids if not 0 <= i < num_labels})
-    if bad:
-        raise TrainingError(f"The {role} data has label ids {bad[:5]} outside 0..{num_labels - 1}; "
-                            "use ids the model's head has, or string label names.")
+        ids = [label2id[v] for v in flat]
+    else:
+        ids = [int(v) for v in flat]
+        bad = sorted({i for i in ids if not 0 <= i < num_labels})
+        if bad:
+            raise TrainingError(f"The {role} data has label ids {bad[:5]} outside 0..{num_labels - 1}; "
+                                "use ids the model's head has, or string label names.")
+    values = rows[LABEL]
+    if values and isinstance(values[0], list):  # back to one list per row
+        out, start = [], 0
+        for row in values:
+            out.append(ids[start:start + len(row)])
+            start += len(row)
+        return out
     return ids
 
 
 # ---- tokenizing ------------------------------------------------------------------------------------
 
-def encode(rows, tokenizer, ids: list[int], *, max_length: int):
-    """Tokenize `text` (and `text_pair`) with datasets.map(batched=True); no padding yet (done per batch)."""
+def encode(rows, tokenizer, ids: list, *, max_length: int):
+    """Tokenize with datasets.map(batched=True); no padding yet (that is done per batch).
+
+    Sentence tasks read `text` (and `text_pair`); word tasks read `tokens` and give each word's label to its
+    first piece, IGNORE_INDEX to its other pieces and to special tokens (so the loss counts words, not pieces).
+    """
+    words = TOKENS in rows.column_names
     has_pair = TEXT_PAIR in rows.column_names
-    rows = rows.select_columns([TEXT] + ([TEXT_PAIR] if has_pair else [])).add_column("labels", ids)
+    inputs = [TOKENS] if words else [TEXT] + ([TEXT_PAIR] if has_pair else [])
+    rows = rows.select_columns(inputs).add_column("word_labels" if words else "labels", ids)
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
-        texts = [str(t) for t in batch[TEXT]]
-        pairs = [str(t) for t in batch[TEXT_PAIR]] if has_pair else None
-        encoded = tokenizer(texts, pairs, truncation=True, max_length=max_length) if has_pair else \
-            tokenizer(texts, truncation=True, max_length=max_length)
-        return {name: list(values) for name, values in dict(encoded).items() if name in MODEL_INPUTS}
+        if words:
+            encoded = tokenizer([[str(w) for w in row] for row in batch[TOKENS]], is_split_into_words=True,
+                                truncation=True, max_length=max_length)
+        elif has_pair:
+            encoded = tokenizer([str(t) for t in batch[TEXT]], [str(t) for t in batch[TEXT_PAIR]], truncation=True,
+                                max_length=max_length)
+        else:
+            encoded = tokenizer([str(t) for t in batch[TEXT]], truncation=True, max_length=max_length)
+        out = {name: list(values) for name, values in dict(encoded).items() if name in MODEL_INPUTS}
+        if words:
+            out["labels"] = [align_word_labels(encoded.word_ids(i), tags) for i, tags in enumerate(batch["word_labels"])]
+        return out
 
     import datasets
 
@@ -137,12 +195,21 @@ def encode(rows, tokenizer, ids: list[int], *, max_length: int):
         datasets.disable_progress_bars()
     try:
         # new_fingerprint: datasets would otherwise hash the tokenizer object to name a cache entry never reused
-        encoded = rows.map(tokenize, batched=True, batch_size=256, remove_columns=rows.column_names[:-1],
+        encoded = rows.map(tokenize, batched=True, batch_size=256, remove_columns=inputs + (["word_labels"] if words else []),
                            new_fingerprint=uuid.uuid4().hex, desc="Tokenizing")
     finally:
         if quiet:
             datasets.enable_progress_bars()
     return encoded.with_format("torch")
+
+
+def align_word_labels(word_ids: list[int | None], word_labels: list[int]) -> list[int]:
+    """Per-piece labels: the word's label on its first piece; IGNORE_INDEX on later pieces and special tokens."""
+    labels, previous = [], None
+    for word in word_ids:
+        labels.append(word_labels[word] if word is not None and word != previous else IGNORE_INDEX)
+        previous = word
+    return labels
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")

@@ -20,3 +20,22 @@ def predict_labels(model, tokenizer, texts: list[str], *, max_length: int = 128,
         scores += best.tolist()
     model.train(was_training)
     return labels, scores
+
+
+@torch.inference_mode()
+def predict_word_tags(model, tokenizer, texts: list[str], *, max_length: int = 128):
+    """(space-joined tag per word, mean probability of those tags) per text; a word's tag is its first piece's."""
+    was_training = model.training
+    model.eval()
+    tags, scores = [], []
+    for text in texts:
+        words = text.split()
+        enc = tokenizer([words], is_split_into_words=True, truncation=True, max_length=max_length, return_tensors="pt")
+        inputs = {k: v for k, v in dict(enc).items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        probabilities = model(**inputs).logits[0].float().softmax(-1)  # [T, C]
+        best, index = probabilities.max(-1)
+        firsts = [t for t, w in enumerate(enc.word_ids(0)) if w is not None and (t == 0 or enc.word_ids(0)[t - 1] != w)]
+        tags.append(" ".join(model.config.id2label[int(index[t])] for t in firsts))
+        scores.append(float(best[firsts].mean()) if firsts else float("nan"))
+    model.train(was_training)
+    return tags, scores

@@ -27,7 +27,7 @@ from .checkpoint import load_training_state, save_checkpoint
 from .loop import TrainingArgs, TrainState, make_optimizer, plan, train
 from .metrics import evaluate
 
-SUPPORTED_TASKS = ("text-classification",)
+SUPPORTED_TASKS = ("text-classification", "token-classification")
 
 
 class Run:
@@ -191,27 +191,31 @@ class Run:
                         pad_token_id=self.pad_token_id)
 
     def _encode(self, data, role: str):
-        rows = D.as_dataset(data, role=role)
-        D.check_columns(rows, self.task, role)
+        rows = D.check_columns(D.as_dataset(data, role=role), self.task, role)
         ids = D.label_ids(rows, self.model.config.label2id, self.model.config.num_labels, role)
         return D.encode(rows, self.tokenizer, ids, max_length=self.max_length)
 
     def compare(self, texts: list[str] | str, chart: bool = True):
-        """Predicted label and its probability before and after fine-tuning, one row per text.
+        """Predictions before and after fine-tuning, one row per text, with their confidence.
 
-        In a notebook, `chart=True` also shows a small bar chart of the two confidences."""
+        text-classification: the label and its probability. token-classification: the tag of each word
+        (words split on spaces) and the mean probability of those tags. In a notebook, `chart=True` also
+        shows a small bar chart of the two confidences."""
         import pandas as pd
 
-        from .predict import predict_labels
+        from .predict import predict_labels, predict_word_tags
 
         texts = [texts] if isinstance(texts, str) else list(texts)
         before = copy.deepcopy(self.model)
         before.load_state_dict(self._weights_before)
-        rows = []
+        columns = []
         for name, model in (("before", before), ("after", self.model)):
-            labels, scores = predict_labels(model, self.tokenizer, texts, max_length=self.max_length)
-            rows.append(pd.DataFrame({name: labels, f"{name}_score": scores}))
-        table = pd.concat([pd.DataFrame({"text": texts}), *rows], axis=1)
+            if self.task == "token-classification":
+                labels, scores = predict_word_tags(model, self.tokenizer, texts, max_length=self.max_length)
+            else:
+                labels, scores = predict_labels(model, self.tokenizer, texts, max_length=self.max_length)
+            columns.append(pd.DataFrame({name: labels, f"{name}_score": scores}))
+        table = pd.concat([pd.DataFrame({"text": texts}), *columns], axis=1)
         if chart:
             _show_png(comparison_chart(table))
         return table
@@ -292,12 +296,10 @@ def fine_tune(
 
     if eval is None and isinstance(train, datasets.DatasetDict):
         eval = next((train[s] for s in ("validation", "eval", "test") if s in train), None)
-    train_rows = D.as_dataset(train, role="train")
-    D.check_columns(train_rows, task, "train")
+    train_rows = D.check_columns(D.as_dataset(train, role="train"), task, "train")
     eval_rows = None
     if eval is not None:
-        eval_rows = D.as_dataset(eval, role="eval")
-        D.check_columns(eval_rows, task, "eval")
+        eval_rows = D.check_columns(D.as_dataset(eval, role="eval"), task, "eval")
 
     model, tokenizer = _model_for_labels(model, tokenizer, task, D.label_names(train_rows), train_rows, seed,
                                          resuming=resume_from is not None)
@@ -335,7 +337,7 @@ def _model_for_labels(model, tokenizer, task: str, names: list[str] | None, rows
         if keep_head:  # e.g. a checkpoint of this very run: its head already has these labels
             model = load_model(checkpoint, task)
         else:
-            labels = names if names is not None else int(max(rows.unique(D.LABEL))) + 1
+            labels = names if names is not None else D.label_count_needed(rows)
             with warnings.catch_warnings():  # the fresh head is the point here, not news
                 warnings.simplefilter("ignore", FreshWeightsWarning)
                 model = load_model(checkpoint, task, labels=labels)
