@@ -14,6 +14,7 @@ _LAZY = {
     "LogitLensWidget": "workbench.widgets.logit_lens",
     "GenerationWidget": "workbench.widgets.generation",
     "TrainingPanel": "workbench.widgets.training",
+    "Workbench": "workbench.widgets.app",
 }
 
 

@@ -1,0 +1,321 @@
+"""The Workbench app without a browser: its logic (workbench.app_logic) and its widget wiring, on the real MiniLM.
+
+The browser layer (the app drawn in JupyterLab and Voila) is tests/browser/test_app.py.
+"""
+from __future__ import annotations
+
+import datetime
+import time
+
+import pandas as pd
+import pytest
+
+import workbench as wb
+from workbench import app_logic as logic
+from workbench.errors import UnsupportedModelError, WorkbenchError
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return logic.load_checkpoint(MINILM)
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return wb.catalog()
+
+
+# ---- language ------------------------------------------------------------------------------------------------
+
+def test_language_comes_from_the_locale_variables_in_order():
+    assert logic.default_language({"LANG": "ko_KR.UTF-8"}) == "ko"
+    assert logic.default_language({"LANG": "en_GB.UTF-8"}) == "en"
+    assert logic.default_language({"LC_ALL": "en_US.UTF-8", "LANG": "ko_KR.UTF-8"}) == "en"
+    assert logic.default_language({"LANGUAGE": "ko", "LC_ALL": "C.UTF-8"}) == "ko"
+    assert logic.default_language({}) == "en"
+
+
+def test_both_languages_have_every_ui_string_and_an_unknown_language_is_refused():
+    assert set(logic.UI_TEXT["en"]) == set(logic.UI_TEXT["ko"])
+    assert logic.ui_text("ko")["run"] == "실행"
+    with pytest.raises(WorkbenchError, match="lang='en' or lang='ko'"):
+        logic.ui_text("fr")
+
+
+# ---- memory --------------------------------------------------------------------------------------------------
+
+def test_cgroup_v2_limit_and_usage_are_read(tmp_path):
+    (tmp_path / "memory.max").write_text("2147483648\n")
+    (tmp_path / "memory.current").write_text("536870912\n")
+    assert logic.cgroup_memory(tmp_path) == (2147483648, 536870912)
+    (tmp_path / "memory.max").write_text("max\n")
+    assert logic.cgroup_memory(tmp_path) == (None, 536870912)
+
+
+def test_cgroup_v1_unlimited_is_no_limit(tmp_path):
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text(str(2 ** 63 - 4096))
+    (tmp_path / "memory" / "memory.usage_in_bytes").write_text("1000")
+    assert logic.cgroup_memory(tmp_path) == (None, 1000)
+
+
+def test_budget_is_the_smaller_of_machine_and_cgroup_headroom_plus_what_unloading_frees(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16000000 kB\nMemFree:  1 kB\nMemAvailable:    8000000 kB\n")
+    cgroup = tmp_path / "cg"
+    cgroup.mkdir()
+    assert logic.memory_budget_mb(cgroup_root=cgroup, meminfo=meminfo) == pytest.approx(8000000 * 1024 / 1e6)
+    (cgroup / "memory.max").write_text(str(2_000_000_000))  # Binder: 2 GB for everything
+    (cgroup / "memory.current").write_text(str(1_400_000_000))
+    assert logic.memory_budget_mb(cgroup_root=cgroup, meminfo=meminfo) == pytest.approx(600)
+    assert logic.memory_budget_mb(cgroup_root=cgroup, meminfo=meminfo, freed_mb=209) == pytest.approx(809)
+    assert logic.memory_budget_mb(cgroup_root=tmp_path / "none", meminfo=tmp_path / "none") is None
+
+
+def test_a_checkpoint_too_big_is_refused_with_a_smaller_sibling_of_the_same_family(catalog):
+    entry = logic.catalog_row("TinyLlama/TinyLlama-1.1B-Chat-v1.0")
+    fit = logic.check_fits(entry, 1500, catalog)
+    assert not fit.ok
+    assert fit.sibling == SMOLLM  # llama, fits in 1.5 GB, available offline; the 360M does not fit
+    assert "5.4 GB" in fit.message and "1.5 GB" in fit.message and SMOLLM in fit.message
+    assert logic.check_fits(entry, 6000, catalog).ok
+    assert logic.check_fits(entry, None, catalog).ok  # budget unknown: do not refuse
+
+
+def test_refusal_in_korean_and_when_nothing_fits(catalog):
+    entry = logic.catalog_row("xlm-roberta-base")
+    fit = logic.check_fits(entry, 1000, catalog, "ko")
+    assert not fit.ok and "불러오지 않았습니다" in fit.message and fit.sibling is not None
+    assert logic.catalog_row(fit.sibling)["memory_mb"] <= 1000
+    nothing = logic.check_fits(entry, 50, catalog)
+    assert not nothing.ok and nothing.sibling is None and "No smaller checkpoint" in nothing.message
+
+
+def test_loading_is_refused_before_the_checkpoint_is_looked_for():
+    # Offline, looking for TinyLlama would raise CheckpointNotFoundError; the memory check comes first.
+    with pytest.raises(WorkbenchError, match="needs about") as caught:
+        logic.load_checkpoint("TinyLlama/TinyLlama-1.1B-Chat-v1.0", budget_mb=1000)
+    assert caught.value.sibling == SMOLLM
+    assert not isinstance(caught.value, wb.CheckpointNotFoundError)
+
+
+# ---- picker --------------------------------------------------------------------------------------------------
+
+def test_catalog_filters(catalog):
+    assert set(logic.filter_catalog(catalog, "smollm")["id"]) == {SMOLLM, "HuggingFaceTB/SmolLM2-360M-Instruct"}
+    assert set(logic.filter_catalog(catalog, family="gpt_neox")["family"]) == {"gpt_neox"}
+    qa = logic.filter_catalog(catalog, task="question-answering")
+    assert len(qa) >= 2 and all("question-answering" in t for t in qa["tasks"])
+    offline = logic.filter_catalog(catalog, offline_only=True)
+    assert set(offline["id"]) >= {MINILM, SMOLLM} and offline["offline"].all()
+    assert logic.filter_catalog(catalog, "chat smollm2 360m")["id"].tolist() == ["HuggingFaceTB/SmolLM2-360M-Instruct"]
+    assert logic.filter_catalog(catalog, "no such model at all").empty
+
+
+def test_picker_lists_offline_checkpoints_first_with_size_and_memory(catalog):
+    options = logic.picker_options(catalog)
+    ids = [value for _, value in options]
+    first_download = next(i for i, (label, _) in enumerate(options) if label.startswith("○"))
+    assert {MINILM, SMOLLM} <= set(ids[:first_download])
+    label = dict((v, l) for l, v in options)[MINILM]
+    assert "22.7M" in label and "209 MB" in label
+
+
+def test_model_card_is_escaped_and_flags_what_does_not_fit():
+    row = {"id": "me/<img src=x onerror=alert(1)>", "family": "bert", "tasks": ("fill-mask",),
+           "parameters": 1_000_000, "download_mb": 4.0, "memory_mb": 900, "offline": False, "license": "mit",
+           "description": "<script>alert(1)</script>"}
+    card = logic.describe_entry(row, 500)
+    assert "<img" not in card and "<script>" not in card and "&lt;script&gt;" in card
+    assert "color:#b91c1c" in card and "download 4 MB" in card
+    assert "color:#b91c1c" not in logic.describe_entry(row, 5000)
+
+
+# ---- tasks on the real MiniLM ----------------------------------------------------------------------------------
+
+def test_loaded_minilm_serves_embedding_tasks(minilm):
+    assert minilm.tasks == ["sentence-embedding", "zero-shot-classification", "feature-extraction"]
+    assert minilm.entry["id"] == MINILM and not minilm.is_causal
+
+
+def test_progress_reports_every_step():
+    steps = []
+    logic.load_checkpoint(MINILM, progress=lambda step, total, what: steps.append((step, total)))
+    assert steps == [(0, 4), (1, 4), (2, 4), (3, 4)]
+
+
+def test_sentence_similarity_table_and_heatmap(minilm):
+    text = "A cat sits on the mat.\nA kitten rests on a rug.\n\nStock markets fell sharply today."
+    result = logic.run_task(minilm, "sentence-embedding", text)
+    table = result.table
+    assert table.shape == (3, 3) and list(table.index) == ["A cat sits on the mat.", "A kitten rests on a rug.",
+                                                           "Stock markets fell sharply today."]
+    assert table.iat[0, 0] == pytest.approx(1.0, abs=1e-3)
+    assert table.iat[0, 1] > table.iat[0, 2] + 0.3  # cat ~ kitten, not stocks
+    assert result.chart.startswith(b"\x89PNG")
+
+
+def test_zero_shot_picks_the_topic_and_draws_a_bar_chart(minilm):
+    result = logic.run_task(minilm, "zero-shot-classification", "The football team won the match in extra time.",
+                            "politics, sport, cooking")
+    assert result.table["label"].iloc[0] == "sport"
+    other = logic.run_task(minilm, "zero-shot-classification", "Parliament voted on the new tax law.",
+                           "politics, sport, cooking")
+    assert other.table["label"].iloc[0] == "politics"
+    assert result.table["score"].sum() == pytest.approx(1.0, abs=1e-4)
+    assert result.chart.startswith(b"\x89PNG")
+
+
+def test_feature_extraction_has_a_row_per_token(minilm):
+    result = logic.run_task(minilm, "feature-extraction", "Hello world")
+    assert result.table["token"].tolist() == ["[CLS]", "hello", "world", "[SEP]"]
+    assert (result.table["norm"] > 0).all()
+
+
+def test_task_errors_are_one_clear_sentence(minilm):
+    with pytest.raises(WorkbenchError, match="input is empty"):
+        logic.run_task(minilm, "sentence-embedding", "   ")
+    with pytest.raises(WorkbenchError, match="candidate labels"):
+        logic.run_task(minilm, "zero-shot-classification", "text", " , ")
+    with pytest.raises(UnsupportedModelError, match="does not do text-generation"):
+        logic.run_task(minilm, "text-generation", "text")
+
+
+def test_views_for_the_same_input(minilm):
+    tokens = logic.make_view("tokens", minilm, "토큰 🙂 <b>")
+    assert "토" in "".join(tokens.to_dataframe()["piece"]) or len(tokens.to_dataframe()) > 3
+    attention = logic.make_view("attention", minilm, "a cat sat")
+    assert attention.n_heads == 12 and attention.layers == [0, 1, 2, 3, 4, 5]
+    with pytest.raises(UnsupportedModelError, match="not a text generator"):
+        logic.make_view("generation", minilm, "a cat")
+    with pytest.raises(WorkbenchError, match="language-model head"):
+        logic.make_view("lens", minilm, "a cat")
+
+
+@pytest.mark.slow
+def test_smollm_tasks_and_generation_view():
+    smol = logic.load_checkpoint(SMOLLM)
+    assert smol.tasks == ["text-generation"] and smol.is_causal
+    result = logic.run_task(smol, "text-generation", "The capital of France is", max_new_tokens=3)
+    assert result.table["generated_text"].iloc[0].startswith("The capital of France is")
+    view = logic.make_view("generation", smol, "The capital of France is", max_new_tokens=3).wait(timeout=60)
+    assert len(view.to_dataframe()) == 3
+    lens = logic.make_view("lens", smol, "The capital of France")
+    assert "LogitLensView" in repr(lens)
+
+
+# ---- training data -------------------------------------------------------------------------------------------
+
+def test_csv_upload_is_read_and_checked():
+    frame = logic.read_csv_upload("text,label\nI loved it,pos\nAwful,neg\n\"A, b\",pos\n".encode())
+    assert frame["label"].tolist() == ["pos", "neg", "pos"] and frame["text"][2] == "A, b"
+    latin = logic.read_csv_upload("text,label\ncaf\xe9,x\n".encode("latin-1"))
+    assert latin["text"][0] == "café"
+    with pytest.raises(WorkbenchError, match="no 'label' column"):
+        logic.read_csv_upload(b"text,topic\na,b\n", "mine.csv")
+    with pytest.raises(WorkbenchError, match="is empty"):
+        logic.read_csv_upload(b"", "mine.csv")
+
+
+def test_dataframe_variables_and_split():
+    frame = pd.DataFrame({"text": [f"t{i}" for i in range(10)], "label": ["a", "b"] * 5})
+    namespace = {"news": frame, "_hidden": frame, "other": pd.DataFrame({"x": [1]}), "n": 3,
+                 "empty": frame.iloc[:0]}
+    assert logic.dataframe_variables(namespace) == ["news"]
+    train, evaluation = logic.split_train_eval(frame, 0.2)
+    assert len(train) == 8 and len(evaluation) == 2
+    assert sorted(train["text"].tolist() + evaluation["text"].tolist()) == sorted(frame["text"])
+    with pytest.raises(WorkbenchError, match="too few"):
+        logic.split_train_eval(frame.iloc[:2])
+
+
+def test_bbc_data_is_balanced_and_split():
+    train, evaluation = logic.bbc_data(4, eval_fraction=0.25)
+    assert len(train) + len(evaluation) == 20 and len(evaluation) == 5
+    assert set(train["label"]) | set(evaluation["label"]) == {"business", "entertainment", "politics", "sports", "tech"}
+
+
+def test_training_checkpoint_is_the_loaded_encoder_or_minilm(minilm):
+    assert logic.training_checkpoint(minilm) == MINILM
+    assert logic.training_checkpoint(None) == MINILM
+
+
+# ---- the widget, without a browser ------------------------------------------------------------------------------
+
+def test_app_wires_picker_task_and_views(minilm):
+    app = wb.Workbench(lang="ko", namespace={})
+    assert app.tabs.get_title(0) == "작업" and app.load_button.description == "불러오기"
+    assert app.models.value == MINILM  # offline and smallest first
+    app.search.value = "smollm"
+    assert {v for _, v in app.models.options} == {SMOLLM, "HuggingFaceTB/SmolLM2-360M-Instruct"}
+    app.search.value = ""
+
+    app.run_button.click()  # no model yet: the message is in the app, not lost in the callback
+    assert isinstance(app.last_error, WorkbenchError)
+    assert "먼저 모델을 불러오세요" in app.errors.outputs[0]["text"]
+
+    app.models.value = MINILM
+    app.load_button.click()
+    assert app.loaded is not None and app.last_error is None and app.errors.outputs == ()
+    assert app.progress.bar_style == "success" and "22.7M" in app.status.value
+    assert [v for _, v in app.task.options] == minilm.tasks
+
+    app.task.value = "zero-shot-classification"
+    assert app.extra.layout.display == "" and app.extra.value  # labels box shown with an example
+    app.text.value = "The football team won the match in extra time."
+    app.extra.value = "politics, sport, cooking"
+    app.run_button.click()
+    assert app.last_error is None and "sport" in app.results.value and bytes(app.chart.value).startswith(b"\x89PNG")
+
+    app.text.value = "attention <img src=x onerror=alert(1)>"
+    app.tabs.selected_index = 2  # attention: computed when the tab opens
+    assert type(app.view_boxes["attention"].children[0]).__name__ == "AttentionWidget"
+    assert app.views["attention"].n_heads == 12
+    app.tabs.selected_index = 4  # logit lens: MiniLM has no LM head, the tab says so
+    assert "language-model head" in app.view_boxes["lens"].children[0].value
+    assert "language-model head" in app.errors.outputs[0]["text"]
+
+
+def test_app_refuses_a_model_that_does_not_fit_and_keeps_the_loaded_one():
+    app = wb.Workbench(MINILM, memory_limit_mb=600, namespace={})
+    assert app.loaded.name == MINILM
+    assert "color:#b91c1c" in logic.describe_entry(logic.catalog_row(SMOLLM), app.budget_mb())
+    app.load(SMOLLM)  # ~746 MB estimated > 600 MB
+    assert app.loaded.name == MINILM and app.progress.bar_style == "danger"
+    message = app.errors.outputs[0]["text"]
+    assert "needs about 746 MB" in message and "600 MB" in message
+    assert "Try distilgpt2" in message  # the biggest text generator that fits (no llama does)
+
+
+def test_app_trains_from_a_dataframe_variable_and_compares_before_after(minilm):
+    rows = logic.bbc_data(4)[0]
+    app = wb.Workbench(namespace={"my_news": rows}, lang="en")
+    app.data_source.value = "frame"
+    assert app.variable.options == ("my_news",)
+    app.max_length.value = 32
+    app.batch_size.value = 8
+    run = app.train(max_steps=2)
+    assert app.last_error is None and run is app.run_
+    assert type(app.panel_box.children[0]).__name__ == "VBox"  # the live panel
+    run.wait()
+    deadline = time.monotonic() + 60
+    while app.comparison is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.status == "finished" and run.state.step == 2
+    assert list(app.comparison.columns) == ["text", "before", "before_score", "after", "after_score"]
+    assert "<table" in app.compare_html.value and bytes(app.compare_chart.value).startswith(b"\x89PNG")
+
+
+def test_app_csv_upload_errors_are_shown(minilm):
+    app = wb.Workbench(namespace={}, lang="en")
+    app.data_source.value = "csv"
+    app.train_button.click()
+    assert "No CSV file was uploaded" in app.errors.outputs[0]["text"]
+    app.upload.value = ({"name": "bad.csv", "type": "text/csv", "size": 9, "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+                         "content": memoryview(b"a,b\n1,2\n")},)
+    app.train_button.click()
+    assert "no 'text' and no 'label' column" in app.errors.outputs[0]["text"]
+    assert app.run_ is None

@@ -1,0 +1,752 @@
+"""What the Workbench app does, as plain functions: no widgets here, so all of it is tested without a browser.
+
+`workbench/widgets/app.py` only wires these to ipywidgets. The pieces:
+- UI text in English and Korean (`ui_text(lang)`, `default_language()` from the locale);
+- memory: what this machine, or its cgroup limit (Binder, Docker), can still give (`memory_budget_mb`), and the
+  refusal of a checkpoint whose estimate does not fit, with a smaller sibling suggested (`check_fits`);
+- the model picker over `wb.catalog()`: filters, labels, a description card;
+- loading a checkpoint with progress steps (`load_checkpoint`) and the tasks the loaded model supports;
+- running a task through `wb.pipeline` and turning its output into a table and a chart (`run_task`);
+- the views fed by the same input (`make_view`);
+- training data for the Train tab (packaged BBC News, an uploaded CSV, a DataFrame variable) and the run.
+"""
+from __future__ import annotations
+
+import html
+import io
+import locale
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import UnsupportedModelError, WorkbenchError
+
+DEFAULT_CHECKPOINT = "sentence-transformers/all-MiniLM-L6-v2"
+MB = 1_000_000  # as the catalog: MB = 10^6 bytes
+
+# ---- UI text -----------------------------------------------------------------------------------------------
+
+LANGUAGES = ("en", "ko")
+UI_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Transformer workbench",
+        "model": "Model",
+        "search": "Search",
+        "search_placeholder": "name, family or task",
+        "family": "Family",
+        "task": "Task",
+        "all": "all",
+        "offline_only": "offline only",
+        "load": "Load",
+        "loading": "Loading",
+        "step_resolve": "finding the checkpoint",
+        "step_weights": "reading the weights",
+        "step_tokenizer": "reading the tokenizer",
+        "step_done": "ready",
+        "loaded": "Loaded {name}: {params} parameters, tasks: {tasks}.",
+        "not_loaded": "No model loaded yet: pick one and press Load.",
+        "offline": "offline",
+        "download": "download",
+        "parameters": "parameters",
+        "memory": "memory",
+        "budget": "this machine can give about {budget}",
+        "too_big": "{name} needs about {need} of memory but this machine can give only about {budget}; "
+                   "it was not loaded.",
+        "try_sibling": "Try {sibling} (about {need}) instead.",
+        "no_sibling": "No smaller checkpoint in the catalog fits; free memory or use a bigger machine.",
+        "input": "Input",
+        "input_placeholder": "Type a text here",
+        "extra_labels": "Labels",
+        "extra_context": "Context",
+        "extra_lines": "One sentence per line",
+        "run": "Run",
+        "results": "Results",
+        "tab_task": "Task",
+        "tab_tokens": "Tokens",
+        "tab_attention": "Attention",
+        "tab_generation": "Generation",
+        "tab_lens": "Logit lens",
+        "tab_train": "Train",
+        "max_new_tokens": "New tokens",
+        "temperature": "Temperature",
+        "top_k": "Top-k",
+        "press_run": "Press Run to compute this view for the input.",
+        "needs_model": "Load a model first.",
+        "data": "Data",
+        "data_bbc": "BBC News (packaged)",
+        "data_csv": "CSV file",
+        "data_frame": "DataFrame variable",
+        "upload": "Upload CSV",
+        "variable": "Variable",
+        "refresh": "Refresh",
+        "per_class": "Articles per topic",
+        "epochs": "Epochs",
+        "batch_size": "Batch size",
+        "max_length": "Max length",
+        "train": "Train",
+        "compare": "Before / after",
+        "train_model": "Fine-tunes {name} with a new classification head for the labels of the data.",
+        "no_variables": "No DataFrame with 'text' and 'label' columns in the notebook yet.",
+        "error": "Error",
+    },
+    "ko": {
+        "title": "트랜스포머 워크벤치",
+        "model": "모델",
+        "search": "검색",
+        "search_placeholder": "이름, 계열 또는 작업",
+        "family": "계열",
+        "task": "작업",
+        "all": "전체",
+        "offline_only": "오프라인만",
+        "load": "불러오기",
+        "loading": "불러오는 중",
+        "step_resolve": "체크포인트 찾는 중",
+        "step_weights": "가중치 읽는 중",
+        "step_tokenizer": "토크나이저 읽는 중",
+        "step_done": "준비 완료",
+        "loaded": "{name} 불러옴: 매개변수 {params}개, 작업: {tasks}.",
+        "not_loaded": "아직 모델이 없습니다. 모델을 고르고 불러오기를 누르세요.",
+        "offline": "오프라인",
+        "download": "다운로드",
+        "parameters": "매개변수",
+        "memory": "메모리",
+        "budget": "이 컴퓨터에서 쓸 수 있는 메모리는 약 {budget}",
+        "too_big": "{name} 모델은 메모리가 약 {need} 필요하지만 이 컴퓨터에서는 약 {budget}만 쓸 수 있어 "
+                   "불러오지 않았습니다.",
+        "try_sibling": "대신 {sibling} (약 {need}) 모델을 써 보세요.",
+        "no_sibling": "카탈로그에 들어갈 만한 더 작은 모델이 없습니다. 메모리를 확보하거나 더 큰 컴퓨터를 쓰세요.",
+        "input": "입력",
+        "input_placeholder": "여기에 문장을 입력하세요",
+        "extra_labels": "레이블",
+        "extra_context": "문맥",
+        "extra_lines": "한 줄에 한 문장",
+        "run": "실행",
+        "results": "결과",
+        "tab_task": "작업",
+        "tab_tokens": "토큰",
+        "tab_attention": "어텐션",
+        "tab_generation": "생성",
+        "tab_lens": "로짓 렌즈",
+        "tab_train": "학습",
+        "max_new_tokens": "새 토큰 수",
+        "temperature": "온도",
+        "top_k": "Top-k",
+        "press_run": "실행을 누르면 입력에 대한 이 화면이 계산됩니다.",
+        "needs_model": "먼저 모델을 불러오세요.",
+        "data": "데이터",
+        "data_bbc": "BBC 뉴스 (내장)",
+        "data_csv": "CSV 파일",
+        "data_frame": "DataFrame 변수",
+        "upload": "CSV 올리기",
+        "variable": "변수",
+        "refresh": "새로 고침",
+        "per_class": "주제별 기사 수",
+        "epochs": "에폭",
+        "batch_size": "배치 크기",
+        "max_length": "최대 길이",
+        "train": "학습",
+        "compare": "학습 전 / 후",
+        "train_model": "{name} 모델에 데이터의 레이블에 맞는 새 분류 헤드를 붙여 미세 조정합니다.",
+        "no_variables": "노트북에 'text'와 'label' 열이 있는 DataFrame이 아직 없습니다.",
+        "error": "오류",
+    },
+}
+
+TASK_NAMES = {
+    "ko": {"feature-extraction": "특징 추출", "sentence-embedding": "문장 임베딩 (유사도)",
+           "text-classification": "텍스트 분류", "token-classification": "개체명 인식",
+           "question-answering": "질의응답", "fill-mask": "빈칸 채우기",
+           "zero-shot-classification": "제로샷 분류", "text-generation": "텍스트 생성"},
+}
+
+
+def default_language(environ: dict | None = None) -> str:
+    """'ko' when the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG, then the process locale) is Korean, else 'en'."""
+    environ = os.environ if environ is None else environ
+    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(variable)
+        if value:
+            return "ko" if value.lower().startswith("ko") else "en"
+    if environ is os.environ:
+        current = locale.getlocale()[0] or ""
+        return "ko" if current.lower().startswith("ko") else "en"
+    return "en"
+
+
+def check_language(lang: str | None) -> str:
+    lang = default_language() if lang is None else lang
+    if lang not in LANGUAGES:
+        raise WorkbenchError(f"The Workbench speaks {' and '.join(LANGUAGES)}, not {lang!r}; pass lang='en' or lang='ko'.")
+    return lang
+
+
+def ui_text(lang: str) -> dict[str, str]:
+    return UI_TEXT[check_language(lang)]
+
+
+def task_label(task: str, lang: str) -> str:
+    """A task as shown in the task menu: its transformers name, with the Korean name when lang='ko'."""
+    name = TASK_NAMES.get(lang, {}).get(task)
+    return f"{name} ({task})" if name else task
+
+
+def format_mb(mb: float | None) -> str:
+    if mb is None:
+        return "?"
+    return f"{mb / 1000:.1f} GB" if mb >= 1000 else f"{mb:.0f} MB"
+
+
+def format_count(n: int) -> str:
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"
+
+
+# ---- memory ------------------------------------------------------------------------------------------------
+
+def _read_int(path: Path) -> int | None:
+    try:
+        value = path.read_text().strip()
+    except OSError:
+        return None
+    if value in ("max", ""):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return None if number >= 2 ** 60 else number  # cgroup v1 writes a huge number for "no limit"
+
+
+def cgroup_memory(root: str | Path = "/sys/fs/cgroup") -> tuple[int | None, int | None]:
+    """(limit, usage) in bytes of this process's memory cgroup (v2 `memory.max`/`memory.current`, else v1);
+    None where there is no limit or no file."""
+    root = Path(root)
+    if (root / "memory.max").exists() or (root / "memory.current").exists():
+        return _read_int(root / "memory.max"), _read_int(root / "memory.current")
+    return _read_int(root / "memory" / "memory.limit_in_bytes"), _read_int(root / "memory" / "memory.usage_in_bytes")
+
+
+def available_memory(meminfo: str | Path = "/proc/meminfo") -> int | None:
+    """MemAvailable of the machine in bytes (None when /proc/meminfo is not there)."""
+    try:
+        for line in Path(meminfo).read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024  # the file counts kB (KiB)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def memory_budget_mb(*, cgroup_root: str | Path = "/sys/fs/cgroup", meminfo: str | Path = "/proc/meminfo",
+                     freed_mb: float = 0.0) -> float | None:
+    """How many MB a new model may take now: the machine's available memory, capped by what the cgroup limit
+    leaves (limit - usage), plus `freed_mb` that unloading the current model gives back. None: unknown."""
+    candidates = []
+    machine = available_memory(meminfo)
+    if machine is not None:
+        candidates.append(machine / MB)
+    limit, usage = cgroup_memory(cgroup_root)
+    if limit is not None:
+        candidates.append((limit - (usage or 0)) / MB)
+    if not candidates:
+        return None
+    return max(0.0, min(candidates)) + freed_mb
+
+
+@dataclass
+class Fit:
+    ok: bool
+    message: str = ""
+    sibling: str | None = None
+
+
+def smaller_sibling(entry: dict, table, budget_mb: float) -> dict | None:
+    """The best catalog row that fits in `budget_mb` and serves one of `entry`'s tasks: same family first, then
+    available offline, then the biggest (the closest to what was asked for)."""
+    tasks = set(entry["tasks"])
+    fitting = [row for row in table.to_dict("records")
+               if row["id"] != entry["id"] and row["memory_mb"] <= budget_mb and tasks.intersection(row["tasks"])]
+    if not fitting:
+        return None
+    return max(fitting, key=lambda row: (row["family"] == entry["family"], bool(row["offline"]), row["parameters"]))
+
+
+def check_fits(entry: dict, budget_mb: float | None, table, lang: str = "en") -> Fit:
+    """Whether a catalog row's memory estimate fits the budget; if not, a message and a smaller sibling."""
+    if budget_mb is None or entry["memory_mb"] <= budget_mb:
+        return Fit(True)
+    text = ui_text(lang)
+    message = text["too_big"].format(name=entry["id"], need=format_mb(entry["memory_mb"]), budget=format_mb(budget_mb))
+    sibling = smaller_sibling(entry, table, budget_mb)
+    if sibling is None:
+        return Fit(False, f"{message} {text['no_sibling']}")
+    hint = text["try_sibling"].format(sibling=sibling["id"], need=format_mb(sibling["memory_mb"]))
+    return Fit(False, f"{message} {hint}", sibling["id"])
+
+
+# ---- the model picker --------------------------------------------------------------------------------------
+
+def filter_catalog(table, search: str = "", family: str | None = None, task: str | None = None,
+                   offline_only: bool = False):
+    """Rows of `wb.catalog()` matching a free-text search (id, family, tasks, description), a family, a task."""
+    rows = table
+    if offline_only:
+        rows = rows[rows["offline"]]
+    if family:
+        rows = rows[rows["family"] == family]
+    if task:
+        rows = rows[rows["tasks"].map(lambda tasks: task in tasks)]
+    words = search.lower().split()
+    if words:
+        haystack = (rows["id"] + " " + rows["family"] + " " + rows["tasks"].map(" ".join) + " "
+                    + rows["description"]).str.lower()
+        rows = rows[haystack.map(lambda text: all(word in text for word in words))]
+    return rows.reset_index(drop=True)
+
+
+def catalog_families(table) -> list[str]:
+    return sorted(set(table["family"]))
+
+
+def catalog_tasks(table) -> list[str]:
+    return sorted({task for tasks in table["tasks"] for task in tasks})
+
+
+def picker_label(row: dict, lang: str = "en") -> str:
+    """One line of the model list: offline mark, id, parameters, memory estimate."""
+    badge = "●" if row["offline"] else "○"
+    return f"{badge} {row['id']}  ·  {format_count(row['parameters'])}  ·  ~{format_mb(row['memory_mb'])}"
+
+
+def picker_options(table, lang: str = "en") -> list[tuple[str, str]]:
+    """(label, id) pairs for a Select widget, offline checkpoints first, then by size."""
+    rows = sorted(table.to_dict("records"), key=lambda row: (not row["offline"], row["parameters"]))
+    return [(picker_label(row, lang), row["id"]) for row in rows]
+
+
+def describe_entry(row: dict, budget_mb: float | None, lang: str = "en") -> str:
+    """An HTML card for one catalog row (every value escaped): badge, description, sizes, fit."""
+    text = ui_text(lang)
+    e = html.escape
+    badge = (f"<span class='wb-badge wb-offline' style='background:#16a34a;color:white;padding:1px 6px;"
+             f"border-radius:8px'>{e(text['offline'])}</span>" if row["offline"] else
+             f"<span class='wb-badge wb-download' style='background:#9ca3af;color:white;padding:1px 6px;"
+             f"border-radius:8px'>{e(text['download'])} {e(format_mb(row['download_mb']))}</span>")
+    budget = "" if budget_mb is None else f" ({e(text['budget'].format(budget=format_mb(budget_mb)))})"
+    too_big = budget_mb is not None and row["memory_mb"] > budget_mb
+    warn = " style='color:#b91c1c'" if too_big else ""
+    return (f"<div class='wb-model-card'><b>{e(row['id'])}</b> {badge}<br>"
+            f"<span>{e(row['description'])}</span><br>"
+            f"<small>{e(row['family'])} · {e(', '.join(row['tasks']))} · {e(format_count(row['parameters']))} "
+            f"{e(text['parameters'])} · <span{warn}>{e(text['memory'])} ~{e(format_mb(row['memory_mb']))}</span>"
+            f"{budget} · {e(row['license'])}</small></div>")
+
+
+# ---- loading -----------------------------------------------------------------------------------------------
+
+# The tasks a loaded model serves, by the head it was loaded with (pipelines accept a base model for these).
+TASKS_BY_HEAD = {
+    "feature-extraction": ("sentence-embedding", "zero-shot-classification", "feature-extraction"),
+    "fill-mask": ("fill-mask", "sentence-embedding", "feature-extraction"),
+    "text-classification": ("text-classification",),
+    "token-classification": ("token-classification",),
+    "question-answering": ("question-answering",),
+    "text-generation": ("text-generation",),
+}
+LOAD_STEPS = ("step_resolve", "step_weights", "step_tokenizer", "step_done")
+
+
+@dataclass
+class Loaded:
+    """A checkpoint ready to use: the model, its tokenizer, the tasks it serves, and its catalog row."""
+    name: str
+    model: Any
+    tokenizer: Any
+    tasks: list[str]
+    entry: dict | None = None
+    pipelines: dict = field(default_factory=dict, repr=False)  # task -> Pipeline, made on first use
+
+    @property
+    def is_causal(self) -> bool:
+        return getattr(self.model, "task", None) == "text-generation"
+
+    def summary(self, lang: str = "en") -> str:
+        count = sum(p.numel() for p in self.model.parameters())
+        return ui_text(lang)["loaded"].format(name=self.name, params=format_count(count), tasks=", ".join(self.tasks))
+
+
+def tasks_for(model, entry: dict | None = None) -> list[str]:
+    """The pipeline tasks the loaded model supports: those of its head, then the catalog's, without repeats."""
+    head = getattr(model, "task", None) or "feature-extraction"
+    tasks = list(TASKS_BY_HEAD.get(head, (head,)))
+    for task in (entry or {}).get("tasks", ()):
+        if task not in tasks and (task == head or task == "zero-shot-classification" and head == "text-classification"):
+            tasks.append(task)
+    return tasks
+
+
+def catalog_row(name: str) -> dict | None:
+    from .checkpoints import catalog_entry
+    from .errors import CheckpointNotFoundError
+
+    try:
+        return catalog_entry(name)
+    except CheckpointNotFoundError:
+        return None
+
+
+def load_checkpoint(name: str, *, budget_mb: float | None = None, lang: str = "en",
+                    progress: Callable[[int, int, str], None] | None = None) -> Loaded:
+    """Load a checkpoint (catalog id, Hub id, folder or .gguf) for the app, reporting `progress(step, steps, what)`.
+
+    A catalog checkpoint whose memory estimate exceeds `budget_mb` is refused before anything is downloaded,
+    with a smaller sibling suggested."""
+    from . import load_tokenizer
+    from .checkpoints import catalog, resolve_checkpoint
+    from .models.loading import load_model
+
+    name = name.strip()
+    if not name:
+        raise WorkbenchError("No model was chosen; pick one in the list or type a name.")
+    text = ui_text(lang)
+    report = progress or (lambda step, steps, what: None)
+    entry = catalog_row(name)
+    if entry is not None:
+        fit = check_fits(entry, budget_mb, catalog(), lang)
+        if not fit.ok:
+            error = WorkbenchError(fit.message)
+            error.sibling = fit.sibling
+            raise error
+    report(0, len(LOAD_STEPS), text["step_resolve"])
+    resolve_checkpoint(name)  # downloads (with huggingface_hub's progress) when not cached
+    report(1, len(LOAD_STEPS), text["step_weights"])
+    model = load_model(name).eval()
+    report(2, len(LOAD_STEPS), text["step_tokenizer"])
+    tokenizer = load_tokenizer(name)
+    report(3, len(LOAD_STEPS), text["step_done"])
+    return Loaded(name, model, tokenizer, tasks_for(model, entry), entry)
+
+
+# ---- tasks -------------------------------------------------------------------------------------------------
+
+# The second input a task needs besides the text, and an example of each.
+EXTRA_INPUT = {"zero-shot-classification": "extra_labels", "question-answering": "extra_context"}
+EXAMPLES = {
+    "en": {
+        "default": "The new phone has a great camera but the battery dies by lunchtime.",
+        "zero-shot-classification": ("The striker scored twice in the second half.", "sport, politics, business, technology"),
+        "question-answering": ("Where is the Eiffel Tower?", "The Eiffel Tower is a wrought-iron tower in Paris, France."),
+        "sentence-embedding": "A cat sits on the mat.\nA kitten rests on a rug.\nStock markets fell sharply today.",
+        "fill-mask": "Paris is the [MASK] of France.",
+        "text-generation": "The three primary colours are",
+    },
+    "ko": {
+        "default": "새 휴대폰은 카메라가 훌륭하지만 배터리가 점심때면 다 닳아요.",
+        "zero-shot-classification": ("공격수가 후반전에 두 골을 넣었다.", "스포츠, 정치, 경제, 기술"),
+        "question-answering": ("에펠탑은 어디에 있나요?", "에펠탑은 프랑스 파리에 있는 철탑이다."),
+        "sentence-embedding": "고양이가 매트 위에 앉아 있다.\n새끼 고양이가 깔개 위에서 쉬고 있다.\n오늘 주가가 급락했다.",
+        "fill-mask": "Paris is the [MASK] of France.",
+        "text-generation": "The three primary colours are",
+    },
+}
+
+
+def example_for(task: str, lang: str = "en") -> tuple[str, str]:
+    """(text, extra) to pre-fill the input boxes for a task."""
+    example = EXAMPLES[check_language(lang)].get(task, EXAMPLES[lang]["default"])
+    return example if isinstance(example, tuple) else (example, "")
+
+
+def is_example(text: str, lang: str = "en") -> bool:
+    """Whether `text` is empty or one of the examples (so switching task may replace it)."""
+    if not text.strip():
+        return True
+    for example in EXAMPLES[check_language(lang)].values():
+        if text in (example if isinstance(example, tuple) else (example,)):
+            return True
+    return False
+
+
+def fill_mask_example(tokenizer, text: str) -> str:
+    """`text` with `[MASK]` written as the tokenizer's own mask token (`<mask>` for RoBERTa)."""
+    mask = getattr(tokenizer, "mask_token", None)
+    return text.replace("[MASK]", mask) if mask else text
+
+
+def pipeline_for(loaded: Loaded, task: str):
+    if task not in loaded.pipelines:
+        from .pipelines import pipeline
+
+        loaded.pipelines[task] = pipeline(task, model=loaded.model, tokenizer=loaded.tokenizer)
+    return loaded.pipelines[task]
+
+
+@dataclass
+class TaskResult:
+    table: Any  # pandas DataFrame
+    chart: bytes | None  # PNG
+    raw: Any  # the pipeline's own output
+
+
+def split_labels(extra: str) -> list[str]:
+    return [label.strip() for label in extra.replace("\n", ",").split(",") if label.strip()]
+
+
+def run_task(loaded: Loaded, task: str, text: str, extra: str = "", *, max_new_tokens: int = 30) -> TaskResult:
+    """Run `task` on the input with the loaded model; the result as a DataFrame and a bar chart."""
+    import pandas as pd
+
+    if task not in loaded.tasks:
+        raise UnsupportedModelError(f"{loaded.name} does not do {task}; choose one of {', '.join(loaded.tasks)}.")
+    if not text.strip():
+        raise WorkbenchError("The input is empty; type a text first.")
+    pipe = pipeline_for(loaded, task)
+    if task == "zero-shot-classification":
+        labels = split_labels(extra)
+        if not labels:
+            raise WorkbenchError("Zero-shot classification needs candidate labels; type them separated by commas.")
+        raw = pipe(text, candidate_labels=labels)
+        table = pd.DataFrame({"label": raw["labels"], "score": raw["scores"]})
+        return TaskResult(table, bar_chart(table["label"], table["score"], "score"), raw)
+    if task == "question-answering":
+        if not extra.strip():
+            raise WorkbenchError("Question answering needs a context; type the passage that holds the answer.")
+        raw = pipe(question=text, context=extra, top_k=3)
+        raw = raw if isinstance(raw, list) else [raw]
+        table = pd.DataFrame(raw)
+        return TaskResult(table, bar_chart(table["answer"], table["score"], "score"), raw)
+    if task == "sentence-embedding":
+        sentences = [line.strip() for line in text.splitlines() if line.strip()]
+        vectors = pipe(sentences)
+        table = similarity_table(sentences, vectors)
+        return TaskResult(table, heatmap_chart(table), vectors)
+    if task == "feature-extraction":
+        raw = pipe(text)
+        table = token_vector_table(loaded.tokenizer, text, raw)
+        return TaskResult(table, bar_chart(table["token"], table["norm"], "vector norm"), raw)
+    if task == "fill-mask":
+        raw = pipe(fill_mask_example(loaded.tokenizer, text))
+        raw = raw[0] if raw and isinstance(raw[0], list) else raw  # several masks: the first one
+        table = pd.DataFrame(raw)[["token_str", "score", "sequence"]]
+        return TaskResult(table, bar_chart(table["token_str"], table["score"], "score"), raw)
+    if task == "text-generation":
+        raw = pipe(text, max_new_tokens=max_new_tokens, do_sample=False)
+        table = pd.DataFrame(raw)
+        return TaskResult(table, None, raw)
+    if task == "text-classification":
+        raw = pipe(text, top_k=None)
+        table = pd.DataFrame(raw[0] if raw and isinstance(raw[0], list) else raw)
+        return TaskResult(table, bar_chart(table["label"], table["score"], "score"), raw)
+    if task == "token-classification":
+        raw = pipe(text, aggregation_strategy="simple")
+        table = pd.DataFrame(raw)
+        if table.empty:
+            return TaskResult(table, None, raw)
+        return TaskResult(table, bar_chart(table["word"], table["score"], "score"), raw)
+    raw = pipe(text)
+    return TaskResult(pd.DataFrame(raw if isinstance(raw, list) else [raw]), None, raw)
+
+
+def similarity_table(sentences: list[str], vectors):
+    """Cosine similarity of every pair of sentences, as a DataFrame indexed by the sentences."""
+    import pandas as pd
+    import torch
+
+    from .pipelines import cosine_similarity
+
+    matrix = torch.as_tensor(vectors, dtype=torch.float32)
+    similarity = cosine_similarity(matrix, matrix).numpy().round(3)
+    return pd.DataFrame(similarity, index=sentences, columns=[f"#{i + 1}" for i in range(len(sentences))])
+
+
+def token_vector_table(tokenizer, text: str, vectors):
+    """One row per token: the piece, the length of its vector and its first values."""
+    import pandas as pd
+    import torch
+
+    matrix = torch.as_tensor(vectors, dtype=torch.float32)[0]  # [T, hidden]
+    pieces = tokenizer.convert_ids_to_tokens(tokenizer(text)["input_ids"])[: matrix.shape[0]]
+    table = pd.DataFrame({"token": pieces, "norm": matrix.norm(dim=-1).numpy().round(3)})
+    for i in range(min(4, matrix.shape[1])):
+        table[f"dim {i}"] = matrix[:, i].numpy().round(3)
+    return table
+
+
+def bar_chart(labels, values, xlabel: str) -> bytes:
+    """A horizontal bar chart as PNG bytes (matplotlib Agg, Hangul-capable fonts)."""
+    from .views.drawing import drawing, new_figure
+
+    labels = [str(label) if len(str(label)) <= 40 else str(label)[:37] + "..." for label in labels]
+    values = [float(v) for v in values]
+    with drawing():
+        figure = new_figure(5.5, 0.6 + 0.32 * max(1, len(labels)))
+        axes = figure.add_subplot()
+        positions = list(range(len(labels)))
+        axes.barh(positions, values, color="#2563eb")
+        axes.set_yticks(positions, labels)
+        axes.invert_yaxis()
+        axes.set_xlabel(xlabel)
+        if values and min(values) >= 0 and max(values) <= 1:
+            axes.set_xlim(0, 1)
+        figure.tight_layout()
+        return _png(figure)
+
+
+def heatmap_chart(table) -> bytes:
+    from .views.drawing import drawing, new_figure
+
+    with drawing():
+        n = len(table)
+        figure = new_figure(2.5 + 0.6 * n, 1.2 + 0.5 * n)
+        axes = figure.add_subplot()
+        image = axes.imshow(table.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
+        axes.set_xticks(range(n), list(table.columns))
+        axes.set_yticks(range(n), [s if len(s) <= 30 else s[:27] + "..." for s in table.index])
+        for i in range(n):
+            for j in range(n):
+                axes.text(j, i, f"{table.iat[i, j]:.2f}", ha="center", va="center", fontsize=8)
+        figure.colorbar(image, ax=axes, shrink=0.8)
+        figure.tight_layout()
+        return _png(figure)
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+def table_html(table, max_rows: int = 50) -> str:
+    """A DataFrame as an HTML table with every cell escaped."""
+    return table.head(max_rows).to_html(escape=True, float_format=lambda v: f"{v:.4f}", border=0,
+                                        classes="wb-results")
+
+
+# ---- views fed by the same input ---------------------------------------------------------------------------
+
+VIEW_KINDS = ("tokens", "attention", "generation", "lens")
+
+
+def make_view(kind: str, loaded: Loaded, text: str, *, max_new_tokens: int = 20, temperature: float = 0.0,
+              top_k: int = 0, max_length: int = 128):
+    """The view of `kind` for the input: tokens, attention (head/model view), generation, logit lens."""
+    if not text.strip():
+        raise WorkbenchError("The input is empty; type a text first.")
+    if kind == "tokens":
+        from .views import show_tokens
+
+        return show_tokens(text, tokenizer=loaded.tokenizer)
+    if kind == "attention":
+        from .views import show_attention
+
+        return show_attention(text, model=loaded.model, tokenizer=loaded.tokenizer, max_length=max_length)
+    if kind == "generation":
+        if not loaded.is_causal:
+            raise UnsupportedModelError(f"{loaded.name} is not a text generator; load a decoder such as "
+                                        "HuggingFaceTB/SmolLM2-135M-Instruct for this tab.")
+        from .views import show_generation
+
+        sampling = {"do_sample": True, "temperature": temperature, "seed": 0} if temperature > 0 else {"do_sample": False}
+        if top_k > 0 and temperature > 0:
+            sampling["top_k"] = top_k
+        return show_generation(text, model=loaded.model, tokenizer=loaded.tokenizer, max_new_tokens=max_new_tokens,
+                               stream=True, **sampling)
+    if kind == "lens":
+        from .views import show_logit_lens
+
+        return show_logit_lens(text, model=loaded.model, tokenizer=loaded.tokenizer, max_length=max_length)
+    raise WorkbenchError(f"Unknown view {kind!r}; use one of {', '.join(VIEW_KINDS)}.")
+
+
+# ---- training ----------------------------------------------------------------------------------------------
+
+def bbc_data(n_per_class: int = 40, seed: int = 0, eval_fraction: float = 0.25):
+    """(train, eval) DataFrames from the packaged BBC News corpus, `n_per_class` articles per topic."""
+    from .training import bbc_news
+
+    return split_train_eval(bbc_news(n_per_class, seed=seed), eval_fraction, seed)
+
+
+def split_train_eval(frame, eval_fraction: float = 0.25, seed: int = 0):
+    """Shuffle and split a (text, label) DataFrame; both parts keep every label when there are enough rows."""
+    check_training_frame(frame)
+    shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    n_eval = max(1, int(round(len(shuffled) * eval_fraction)))
+    if len(shuffled) - n_eval < 2:
+        raise WorkbenchError(f"{len(shuffled)} rows are too few to train and evaluate; give at least 4.")
+    return shuffled.iloc[n_eval:].reset_index(drop=True), shuffled.iloc[:n_eval].reset_index(drop=True)
+
+
+def check_training_frame(frame) -> None:
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise WorkbenchError(f"Training data must be a pandas DataFrame, not {type(frame).__name__}.")
+    missing = [c for c in ("text", "label") if c not in frame.columns]
+    if missing:
+        raise WorkbenchError(f"The data has no {' and no '.join(repr(c) for c in missing)} column; "
+                             f"its columns are {list(frame.columns)[:8]}, and training needs 'text' and 'label'.")
+    if len(frame) == 0:
+        raise WorkbenchError("The data has no rows; give at least a few labelled texts.")
+
+
+def read_csv_upload(content: bytes, name: str = "upload.csv"):
+    """The DataFrame of an uploaded CSV file (UTF-8, or Latin-1 as a fallback), checked for text/label columns."""
+    import pandas as pd
+
+    if not content:
+        raise WorkbenchError(f"The file {name!r} is empty; upload a CSV with 'text' and 'label' columns.")
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            frame = pd.read_csv(io.BytesIO(content), encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise WorkbenchError(f"{name!r} is not a readable CSV file ({error}); save it as CSV with a header row.") from None
+    frame = frame.dropna(subset=[c for c in ("text", "label") if c in frame.columns])
+    check_training_frame(frame)
+    return frame
+
+
+def dataframe_variables(namespace: dict | None) -> list[str]:
+    """Names of the notebook's DataFrames that have 'text' and 'label' columns (private names skipped)."""
+    import pandas as pd
+
+    return sorted(name for name, value in (namespace or {}).items()
+                  if not name.startswith("_") and isinstance(value, pd.DataFrame)
+                  and {"text", "label"} <= set(value.columns) and len(value) > 0)
+
+
+def training_checkpoint(loaded: Loaded | None) -> str:
+    """The checkpoint the Train tab fine-tunes: the loaded encoder, else the packaged MiniLM."""
+    if loaded is not None and not loaded.is_causal and getattr(loaded.model, "task", "") in (
+            "feature-extraction", "fill-mask", "text-classification"):
+        return loaded.name
+    return DEFAULT_CHECKPOINT
+
+
+def start_training(checkpoint: str, train, eval=None, *, epochs: float = 1, batch_size: int = 16,
+                   max_length: int = 128, learning_rate: float = 5e-5, seed: int = 0, max_steps: int | None = None):
+    """Start a fine-tuning run in its background thread and return the Run at once (the app shows its panel)."""
+    from .training import fine_tune
+
+    return fine_tune(checkpoint, train, eval, epochs=epochs, batch_size=batch_size, max_length=max_length,
+                     learning_rate=learning_rate, seed=seed, max_steps=max_steps, live=False, wait=False,
+                     eval_every=None)
+
+
+def comparison(run, texts: list[str]):
+    """Predictions before and after training as (DataFrame, PNG chart)."""
+    from .training.plot import comparison_png
+
+    table = run.compare(texts, chart=False)
+    return table, comparison_png(table)
+
+
+def error_message(error: BaseException, lang: str = "en") -> str:
+    """What the UI shows for an error: the one-sentence message of a workbench error, else type and message."""
+    prefix = ui_text(lang)["error"]
+    if isinstance(error, WorkbenchError):
+        return f"{prefix}: {error}"
+    return f"{prefix}: {type(error).__name__}: {error}"

@@ -1,0 +1,414 @@
+"""`wb.Workbench()`: the app — pick a checkpoint, run a task, look at tokens / attention / generation / logit lens,
+fine-tune — as one ipywidgets layout. Wiring only: everything it does is a function of `workbench.app_logic`.
+
+    app = wb.Workbench()                      # English or Korean from the locale
+    app = wb.Workbench(model="sentence-transformers/all-MiniLM-L6-v2", lang="ko")
+    app                                       # last in a cell: the app
+    app.load(name); app.run(text); app.show("attention")   # the same from code
+    app.run_                                  # the last fine-tuning Run (history, metrics, save)
+
+Every callback reports its errors in the app's error area (errors raised in widget callbacks are otherwise lost).
+"""
+from __future__ import annotations
+
+import functools
+import html
+import threading
+import traceback
+
+import ipywidgets as widgets
+
+from .. import app_logic as logic
+
+TABS = ("task", "tokens", "attention", "generation", "lens", "train")
+VIEW_TABS = ("tokens", "attention", "generation", "lens")
+
+
+def _ui(action):
+    """Run a callback with its errors shown in the app (and the busy flag cleared), never lost."""
+    @functools.wraps(action)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return action(self, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 — shown to the user, not swallowed
+            self.show_error(error)
+            return None
+    return wrapper
+
+
+class Workbench(widgets.VBox):
+    """The workbench app. `model`: a checkpoint to load at once (None: choose in the picker); `lang`: 'en' or 'ko'
+    (default from the locale); `memory_limit_mb`: the memory budget for refusing big checkpoints (default: what
+    this machine or its cgroup can give); `namespace`: where DataFrame variables are looked up (default: the
+    notebook's)."""
+
+    def __init__(self, model: str | None = None, *, lang: str | None = None, memory_limit_mb: float | None = None,
+                 namespace: dict | None = None, text: str | None = None):
+        self.lang = logic.check_language(lang)
+        self.t = logic.ui_text(self.lang)
+        self.memory_limit_mb = memory_limit_mb
+        self._namespace = namespace
+        self.loaded: logic.Loaded | None = None
+        self.result: logic.TaskResult | None = None
+        self.views: dict[str, object] = {}  # kind -> the view shown in its tab
+        self._view_input: dict[str, str] = {}  # kind -> the input the shown view was made for
+        self.run_ = None  # the last fine-tuning Run
+        self.comparison = None  # its before/after table
+        self.last_error: BaseException | None = None
+        self._training_data = None
+        from ..checkpoints import catalog
+
+        self.catalog = catalog()
+        t = self.t
+
+        # ---- errors ------------------------------------------------------------------------------------------
+        self.errors = widgets.Output(layout=widgets.Layout(max_height="180px", overflow="auto"))
+        self.errors.add_class("wb-app-errors")
+
+        # ---- model picker -------------------------------------------------------------------------------------
+        self.search = widgets.Text(placeholder=t["search_placeholder"], description=t["search"],
+                                   layout=widgets.Layout(width="340px"))
+        self.family = widgets.Dropdown(options=[(t["all"], "")] + [(f, f) for f in logic.catalog_families(self.catalog)],
+                                       description=t["family"], layout=widgets.Layout(width="200px"))
+        self.task_filter = widgets.Dropdown(options=[(t["all"], "")] + [(k, k) for k in logic.catalog_tasks(self.catalog)],
+                                            description=t["task"], layout=widgets.Layout(width="260px"))
+        self.offline_only = widgets.Checkbox(value=False, description=t["offline_only"], indent=False,
+                                             layout=widgets.Layout(width="auto"))
+        self.models = widgets.Select(options=[], rows=7, layout=widgets.Layout(width="560px"))
+        self.models.add_class("wb-app-models")
+        self.card = widgets.HTML()
+        self.load_button = widgets.Button(description=t["load"], icon="download", button_style="primary")
+        self.load_button.add_class("wb-app-load")
+        self.progress = widgets.IntProgress(value=0, min=0, max=len(logic.LOAD_STEPS) - 1,
+                                            layout=widgets.Layout(width="200px", visibility="hidden"))
+        self.status = widgets.HTML(value=html.escape(t["not_loaded"]))
+        self.status.add_class("wb-app-status")
+        for control in (self.search, self.family, self.task_filter, self.offline_only):
+            control.observe(lambda _: self._refilter(), names="value")
+        self.models.observe(lambda _: self._describe(), names="value")
+        self.load_button.on_click(lambda _: self.load(self.models.value or ""))
+        picker = widgets.HBox([
+            widgets.VBox([self.search, widgets.HBox([self.family, self.task_filter, self.offline_only]), self.models]),
+            widgets.VBox([self.card, widgets.HBox([self.load_button, self.progress]), self.status],
+                         layout=widgets.Layout(width="420px", padding="0 0 0 12px")),
+        ])
+
+        # ---- input and task -----------------------------------------------------------------------------------
+        self.task = widgets.Dropdown(options=[], description=t["task"], layout=widgets.Layout(width="360px"))
+        self.task.add_class("wb-app-task")
+        self.task.observe(lambda _: self._task_changed(), names="value")
+        self.text = widgets.Textarea(value=text if text is not None else logic.example_for("default", self.lang)[0],
+                                     placeholder=t["input_placeholder"], description=t["input"],
+                                     layout=widgets.Layout(width="560px", height="80px"))
+        self.text.add_class("wb-app-input")
+        self.extra = widgets.Textarea(layout=widgets.Layout(width="400px", height="80px", display="none"))
+        self.extra.add_class("wb-app-extra")
+        self.run_button = widgets.Button(description=t["run"], icon="play", button_style="success")
+        self.run_button.add_class("wb-app-run")
+        self.run_button.on_click(lambda _: self.run())
+        inputs = widgets.VBox([self.task, widgets.HBox([self.text, self.extra]), self.run_button])
+
+        # ---- tabs -----------------------------------------------------------------------------------------------
+        self.results = widgets.HTML()
+        self.results.add_class("wb-app-results")
+        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="560px", display="none"))
+        self.chart.add_class("wb-app-chart")
+        self.view_boxes = {kind: widgets.VBox([widgets.HTML(html.escape(t["press_run"]))]) for kind in VIEW_TABS}
+        for kind, box in self.view_boxes.items():
+            box.add_class(f"wb-app-{kind}")
+        self.max_new_tokens = widgets.IntSlider(value=20, min=1, max=100, description=t["max_new_tokens"])
+        self.temperature = widgets.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description=t["temperature"])
+        self.top_k = widgets.IntSlider(value=0, min=0, max=100, description=t["top_k"])
+        generation = widgets.VBox([widgets.HBox([self.max_new_tokens, self.temperature, self.top_k]),
+                                   self.view_boxes["generation"]])
+        self.tabs = widgets.Tab(children=[widgets.VBox([self.results, self.chart]), self.view_boxes["tokens"],
+                                          self.view_boxes["attention"], generation, self.view_boxes["lens"],
+                                          self._train_tab()])
+        for index, name in enumerate(TABS):
+            self.tabs.set_title(index, t[f"tab_{name}"])
+        self.tabs.observe(lambda _: self._tab_changed(), names="selected_index")
+
+        super().__init__([widgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(t['title'])}</h3>"), picker,
+                          inputs, self.tabs, self.errors])
+        self.add_class("wb-app")
+        self._refilter()
+        if model is not None:
+            if model in [value for _, value in self.models.options]:
+                self.models.value = model
+            self.load(model)
+
+    # ---- errors --------------------------------------------------------------------------------------------
+    def show_error(self, error: BaseException) -> None:
+        self.last_error = error
+        message = logic.error_message(error, self.lang)
+        detail = "" if isinstance(error, logic.WorkbenchError) else "".join(
+            traceback.format_exception(type(error), error, error.__traceback__))
+        self.errors.outputs = ({"output_type": "stream", "name": "stderr", "text": message + "\n" + detail},)
+
+    def clear_error(self) -> None:
+        self.last_error = None
+        self.errors.outputs = ()
+
+    # ---- picker ------------------------------------------------------------------------------------------------
+    @_ui
+    def _refilter(self) -> None:
+        rows = logic.filter_catalog(self.catalog, self.search.value, self.family.value or None,
+                                    self.task_filter.value or None, self.offline_only.value)
+        current = self.models.value
+        options = logic.picker_options(rows, self.lang)
+        self.models.options = options
+        ids = [value for _, value in options]
+        if current in ids:
+            self.models.value = current
+        elif ids:
+            self.models.value = ids[0]
+        self._describe()
+
+    def budget_mb(self) -> float | None:
+        """The memory a new checkpoint may use: `memory_limit_mb`, else what is free plus the current model's."""
+        return self._budget_for_load(self.loaded)
+
+    @_ui
+    def _describe(self) -> None:
+        entry = logic.catalog_row(self.models.value) if self.models.value else None
+        self.card.value = logic.describe_entry(entry, self.budget_mb(), self.lang) if entry else ""
+
+    @_ui
+    def load(self, name: str) -> logic.Loaded:
+        """Load a checkpoint (refused before downloading when it does not fit in memory)."""
+        self.clear_error()
+        self.progress.layout.visibility = "visible"
+        self.progress.bar_style = "info"
+        self.load_button.disabled = True
+
+        def progress(step: int, steps: int, what: str) -> None:
+            self.progress.value = step
+            self.status.value = html.escape(f"{self.t['loading']} {name}: {what} ...")
+
+        try:
+            previous, self.loaded = self.loaded, None  # let the old model go before the new one is read
+            try:
+                self.loaded = logic.load_checkpoint(name, budget_mb=self._budget_for_load(previous), lang=self.lang,
+                                                    progress=progress)
+            except Exception:
+                self.loaded = previous
+                self.progress.bar_style = "danger"
+                self.status.value = html.escape(self.loaded.summary(self.lang) if self.loaded else self.t["not_loaded"])
+                raise
+        finally:
+            self.load_button.disabled = False
+        self.progress.bar_style = "success"
+        self.status.value = html.escape(self.loaded.summary(self.lang))
+        self.task.options = [(logic.task_label(task, self.lang), task) for task in self.loaded.tasks]
+        self.task.value = self.loaded.tasks[0]
+        for kind, box in self.view_boxes.items():
+            box.children = [widgets.HTML(html.escape(self.t["press_run"]))]
+        self.views.clear()
+        self._view_input.clear()
+        self._task_changed()
+        self._train_model_note()
+        return self.loaded
+
+    def _budget_for_load(self, previous) -> float | None:
+        if self.memory_limit_mb is not None:
+            return float(self.memory_limit_mb)
+        freed = (previous.entry or {}).get("memory_mb", 0.0) if previous is not None and previous.entry else 0.0
+        return logic.memory_budget_mb(freed_mb=freed)
+
+    # ---- task and views ---------------------------------------------------------------------------------------
+    def _task_changed(self) -> None:
+        task = self.task.value
+        extra = logic.EXTRA_INPUT.get(task)
+        self.extra.layout.display = "" if extra else "none"
+        self.extra.description = self.t[extra] if extra else ""
+        if task:
+            text, extra_text = logic.example_for(task, self.lang)
+            if logic.is_example(self.text.value, self.lang):  # replace an example, never the user's own text
+                self.text.value = text
+            if not self.extra.value.strip() or logic.is_example(self.extra.value, self.lang):
+                self.extra.value = extra_text
+            self.text.placeholder = self.t["extra_lines"] if task == "sentence-embedding" else self.t["input_placeholder"]
+
+    @_ui
+    def run(self, text: str | None = None, task: str | None = None) -> logic.TaskResult | None:
+        """Run the task on the input and refresh the view tab that is showing."""
+        self.clear_error()
+        if text is not None:
+            self.text.value = text
+        if task is not None:
+            self.task.value = task
+        if self.loaded is None:
+            raise logic.WorkbenchError(self.t["needs_model"])
+        self.run_button.disabled = True
+        try:
+            self.result = logic.run_task(self.loaded, self.task.value, self.text.value, self.extra.value,
+                                         max_new_tokens=self.max_new_tokens.value)
+        finally:
+            self.run_button.disabled = False
+        self.results.value = logic.table_html(self.result.table)
+        if self.result.chart:
+            self.chart.value, self.chart.layout.display = self.result.chart, ""
+        else:
+            self.chart.layout.display = "none"
+        kind = self._selected_view()
+        if kind is not None:
+            self.show(kind)
+        return self.result
+
+    def _selected_view(self) -> str | None:
+        name = TABS[self.tabs.selected_index or 0]
+        return name if name in VIEW_TABS else None
+
+    def _tab_changed(self) -> None:
+        kind = self._selected_view()
+        if kind is not None and self.loaded is not None and self._view_input.get(kind) != self.text.value:
+            self.show(kind)
+
+    @_ui
+    def show(self, kind: str):
+        """Compute the view `kind` (tokens, attention, generation, lens) for the input and show it in its tab."""
+        self.clear_error()
+        if self.loaded is None:
+            raise logic.WorkbenchError(self.t["needs_model"])
+        self.tabs.selected_index = TABS.index(kind)
+        box = self.view_boxes[kind]
+        try:
+            view = logic.make_view(kind, self.loaded, self.text.value, max_new_tokens=self.max_new_tokens.value,
+                                   temperature=self.temperature.value, top_k=self.top_k.value)
+        except Exception as error:
+            box.children = [widgets.HTML(f"<span style='color:#b91c1c'>"
+                                         f"{html.escape(logic.error_message(error, self.lang))}</span>")]
+            self._view_input[kind] = self.text.value
+            raise
+        self.views[kind] = view
+        self._view_input[kind] = self.text.value
+        box.children = [view.widget()]
+        return view
+
+    # ---- training ---------------------------------------------------------------------------------------------
+    def _train_tab(self) -> widgets.Widget:
+        t = self.t
+        self.data_source = widgets.ToggleButtons(options=[(t["data_bbc"], "bbc"), (t["data_csv"], "csv"),
+                                                          (t["data_frame"], "frame")], value="bbc")
+        self.per_class = widgets.IntSlider(value=40, min=5, max=200, step=5, description=t["per_class"],
+                                           style={"description_width": "initial"})
+        self.upload = widgets.FileUpload(accept=".csv", multiple=False, description=t["upload"])
+        self.variable = widgets.Dropdown(options=[], description=t["variable"])
+        self.refresh_button = widgets.Button(description=t["refresh"], icon="refresh")
+        self.refresh_button.on_click(lambda _: self._refresh_variables())
+        self.data_boxes = {"bbc": widgets.HBox([self.per_class]), "csv": widgets.HBox([self.upload]),
+                           "frame": widgets.HBox([self.variable, self.refresh_button])}
+        self.data_box = widgets.Box([self.data_boxes["bbc"]])
+        self.data_source.observe(lambda _: self._source_changed(), names="value")
+        self.epochs = widgets.BoundedFloatText(value=1, min=0.1, max=20, step=0.5, description=t["epochs"],
+                                               layout=widgets.Layout(width="180px"))
+        self.batch_size = widgets.Dropdown(options=[8, 16, 32], value=16, description=t["batch_size"],
+                                           layout=widgets.Layout(width="200px"))
+        self.max_length = widgets.Dropdown(options=[32, 64, 128, 256], value=128, description=t["max_length"],
+                                           layout=widgets.Layout(width="200px"))
+        self.train_note = widgets.HTML()
+        self.train_button = widgets.Button(description=t["train"], icon="graduation-cap", button_style="primary")
+        self.train_button.add_class("wb-app-train")
+        self.train_button.on_click(lambda _: self.train())
+        self.panel_box = widgets.VBox()
+        self.panel_box.add_class("wb-app-panel")
+        self.compare_html = widgets.HTML()
+        self.compare_html.add_class("wb-app-compare")
+        self.compare_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="560px", display="none"))
+        self._train_model_note()
+        return widgets.VBox([
+            widgets.HTML(f"<b>{html.escape(t['data'])}</b>"), self.data_source, self.data_box,
+            widgets.HBox([self.epochs, self.batch_size, self.max_length]), self.train_note, self.train_button,
+            self.panel_box, widgets.HTML(f"<b>{html.escape(t['compare'])}</b>"), self.compare_html,
+            self.compare_chart])
+
+    def _source_changed(self) -> None:
+        self.data_box.children = [self.data_boxes[self.data_source.value]]
+        if self.data_source.value == "frame":
+            self._refresh_variables()
+
+    def namespace(self) -> dict:
+        if self._namespace is not None:
+            return self._namespace
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return {}
+        shell = get_ipython()
+        return shell.user_ns if shell is not None else {}
+
+    @_ui
+    def _refresh_variables(self) -> None:
+        names = logic.dataframe_variables(self.namespace())
+        current = self.variable.value
+        self.variable.options = names
+        if names:
+            self.variable.value = current if current in names else names[0]
+        if not names:
+            raise logic.WorkbenchError(self.t["no_variables"])
+
+    def _train_model_note(self) -> None:
+        if hasattr(self, "train_note"):
+            name = logic.training_checkpoint(self.loaded)
+            self.train_note.value = html.escape(self.t["train_model"].format(name=name))
+
+    def training_data(self):
+        """(train, eval) DataFrames from the chosen source."""
+        source = self.data_source.value
+        if source == "bbc":
+            return logic.bbc_data(self.per_class.value)
+        if source == "csv":
+            if not self.upload.value:
+                raise logic.WorkbenchError("No CSV file was uploaded; press Upload CSV and choose a file.")
+            upload = self.upload.value[0]
+            return logic.split_train_eval(logic.read_csv_upload(bytes(upload["content"]), upload["name"]))
+        name = self.variable.value
+        if not name:
+            raise logic.WorkbenchError(self.t["no_variables"])
+        return logic.split_train_eval(self.namespace()[name])
+
+    @_ui
+    def train(self, max_steps: int | None = None):
+        """Start fine-tuning on the chosen data; the live panel (loss plot, Stop / Resume) appears in the tab."""
+        self.clear_error()
+        if self.run_ is not None and self.run_.running:
+            raise logic.WorkbenchError("A run is still training; press Stop first.")
+        from .training import TrainingPanel
+
+        self.train_button.disabled = True
+        try:
+            train, evaluation = self.training_data()
+            checkpoint = logic.training_checkpoint(self.loaded)
+            self.train_note.value = html.escape(self.t["train_model"].format(name=checkpoint))
+            run = logic.start_training(checkpoint, train, evaluation, epochs=self.epochs.value,
+                                       batch_size=self.batch_size.value, max_length=self.max_length.value,
+                                       max_steps=max_steps)
+        finally:
+            self.train_button.disabled = False
+        self.run_, self.comparison = run, None
+        self.compare_html.value, self.compare_chart.layout.display = "", "none"
+        panel = TrainingPanel(run)
+        run.panel = panel  # run.wait() in a cell then keeps the panel's buttons working
+        run.add_listener(panel.update)
+        run.add_listener(functools.partial(self._after_training, run, list(evaluation["text"][:6])))
+        panel.update({})  # draw now: the run may already have moved (or even ended) before the listener was added
+        if not run.running and run.status in ("finished", "stopped", "failed"):
+            self._after_training(run, list(evaluation["text"][:6]), None)
+        self.panel_box.children = [panel.widget]
+        return run
+
+    def _after_training(self, run, texts: list[str], record) -> None:
+        """Listener: when the run's thread ends (record None), show predictions before vs after."""
+        if record is not None or run is not self.run_:
+            return
+        threading.Thread(target=self._compare, args=(run, texts), daemon=True).start()
+
+    @_ui
+    def _compare(self, run, texts: list[str]) -> None:
+        if run.status == "failed":
+            return
+        table, png = logic.comparison(run, texts)
+        self.comparison = table
+        shown = table.assign(text=table["text"].map(lambda s: s if len(s) <= 90 else s[:87] + "..."))
+        self.compare_html.value = logic.table_html(shown)
+        self.compare_chart.value, self.compare_chart.layout.display = png, ""
