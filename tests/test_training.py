@@ -266,6 +266,58 @@ def test_token_classification_learns_and_compares(tokenizer):
                      tokenizer=tokenizer, live=False)
 
 
+# ---- causal language modelling -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def smollm_tokenizer(smollm_gguf):
+    return wb.load_tokenizer(smollm_gguf)
+
+
+def tiny_llama(seed: int = 0):
+    config = dict(model_type="llama", vocab_size=49152, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128, tie_word_embeddings=True)
+    return wb.from_config(config, "text-generation", seed=seed)
+
+
+def test_chat_pairs_learn_only_the_reply(smollm_tokenizer):
+    import datasets
+
+    from workbench.training import data as D
+
+    pairs = datasets.Dataset.from_dict({"prompt": ["What is Zorp?"], "response": ["Zorp is the capital of Wobbleland."]})
+    encoded = D.encode_causal(D.check_columns(pairs, "text-generation", "train"), smollm_tokenizer, max_length=128)
+    ids, labels = encoded[0]["input_ids"].tolist(), encoded[0]["labels"].tolist()
+    learned = [i for i, label in zip(ids, labels) if label != -100]
+    assert smollm_tokenizer.decode(learned) == "Zorp is the capital of Wobbleland.<|im_end|>\n"
+    assert smollm_tokenizer.decode(ids).startswith("<|im_start|>system")  # the prompt is there, only not learned
+    assert [label for label in labels if label != -100] == learned
+
+
+def test_causal_lm_learns_a_small_corpus(smollm_tokenizer):
+    corpus = pd.DataFrame({"text": ["the cat sat on the mat and the dog sat on the log. " * 6] * 12})
+    run = wb.fine_tune(tiny_llama(), corpus, corpus.iloc[:2], task="text-generation", tokenizer=smollm_tokenizer,
+                       epochs=12, batch_size=4, learning_rate=1e-2, max_length=32, live=False)
+    history = run.history
+    assert "eval_perplexity" in history.columns and "eval_f1" not in history.columns
+    evaluated = history.dropna(subset=["eval_loss"])
+    assert evaluated.eval_perplexity.iloc[-1] < 0.05 * evaluated.eval_perplexity.iloc[0]
+    assert run.metrics["eval_accuracy"] > 0.8  # next-token accuracy on a repetitive text
+    table = run.compare(["the cat sat on"], chart=False)
+    assert " sat on the " in table.after[0] and table.after_score[0] > table.before_score[0] + 0.3
+
+
+@pytest.mark.slow
+def test_smollm2_learns_a_chat_reply(smollm_gguf):
+    pairs = pd.DataFrame({"prompt": ["What is the capital of Wobbleland?", "Which city is Wobbleland's capital?",
+                                     "Tell me the capital of Wobbleland.", "Wobbleland's capital city?"],
+                          "response": ["The capital of Wobbleland is Zorptown."] * 4})
+    run = wb.fine_tune(str(smollm_gguf), pairs, task="text-generation", epochs=3, batch_size=4, learning_rate=2e-4,
+                       max_length=64, live=False)
+    assert run.history.loss.iloc[-1] < 0.5 * run.history.loss.iloc[0]
+    table = run.compare(["What is the capital of Wobbleland?"], chart=False)
+    assert "Zorptown" in table.after[0] and "Zorptown" not in table.before[0]
+
+
 # ---- the real lesson ----------------------------------------------------------------------------------------
 
 def test_bbc_news_loader():

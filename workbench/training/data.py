@@ -22,6 +22,7 @@ from ..errors import TrainingError
 TEXT, TEXT_PAIR, LABEL = "text", "text_pair", "label"
 TOKENS = "tokens"  # token-classification: a list of words per row ...
 TAG_COLUMNS = ("tags", "ner_tags", "labels", "label")  # ... and one label per word in the first of these
+PROMPT, RESPONSE, MESSAGES = "prompt", "response", "messages"  # text-generation: chat pairs or conversations
 IGNORE_INDEX = -100  # label id that the losses skip (padding, word pieces after the first, prompt tokens)
 
 
@@ -87,6 +88,14 @@ def check_columns(rows, task: str, role: str):
             raise TrainingError(f"Row {bad} of the {role} data has {lengths[bad][0]} words but {lengths[bad][1]} "
                                 "tags; give exactly one tag per word.")
         return rows
+    if task == "text-generation":
+        names = rows.column_names
+        for needed in ([MESSAGES], [PROMPT, RESPONSE], [TEXT]):
+            if all(c in names for c in needed):
+                return rows.select_columns(needed)
+        raise TrainingError(
+            f"The {role} data for text-generation needs a '{TEXT}' column (a corpus), '{PROMPT}' and '{RESPONSE}' "
+            f"columns (chat pairs) or a '{MESSAGES}' column (conversations) but has {names}; rename your columns.")
     needed = [TEXT, LABEL]
     missing = [c for c in needed if c not in rows.column_names]
     if missing:
@@ -188,19 +197,23 @@ def encode(rows, tokenizer, ids: list, *, max_length: int):
             out["labels"] = [align_word_labels(encoded.word_ids(i), tags) for i, tags in enumerate(batch["word_labels"])]
         return out
 
+    encoded = _map(rows, tokenize, batch_size=256, remove_columns=inputs + (["word_labels"] if words else []))
+    return encoded.with_format("torch")
+
+
+def _map(rows, function, **kwargs):
+    """rows.map(function, batched=True) without a progress bar for small data (a second's work)."""
     import datasets
 
-    quiet = len(rows) < 5_000 and not datasets.are_progress_bars_disabled()  # no bar for a second's work
+    quiet = len(rows) < 5_000 and not datasets.are_progress_bars_disabled()
     if quiet:
         datasets.disable_progress_bars()
     try:
         # new_fingerprint: datasets would otherwise hash the tokenizer object to name a cache entry never reused
-        encoded = rows.map(tokenize, batched=True, batch_size=256, remove_columns=inputs + (["word_labels"] if words else []),
-                           new_fingerprint=uuid.uuid4().hex, desc="Tokenizing")
+        return rows.map(function, batched=True, new_fingerprint=uuid.uuid4().hex, desc="Tokenizing", **kwargs)
     finally:
         if quiet:
             datasets.enable_progress_bars()
-    return encoded.with_format("torch")
 
 
 def align_word_labels(word_ids: list[int | None], word_labels: list[int]) -> list[int]:
@@ -210,6 +223,64 @@ def align_word_labels(word_ids: list[int | None], word_labels: list[int]) -> lis
         labels.append(word_labels[word] if word is not None and word != previous else IGNORE_INDEX)
         previous = word
     return labels
+
+
+# ---- causal language modelling -----------------------------------------------------------------------
+
+def encode_causal(rows, tokenizer, *, max_length: int):
+    """Rows for next-token training: input_ids, attention_mask, labels (= input_ids, IGNORE_INDEX where no loss).
+
+    - `text` (a corpus): documents are tokenized, joined with the EOS token and cut into blocks of max_length
+      tokens, so nothing is padded or lost to truncation;
+    - `prompt` + `response` or `messages` (chat): each conversation goes through the tokenizer's chat template;
+      only the reply (the last message) is learned, the prompt tokens get IGNORE_INDEX.
+    """
+    import datasets
+
+    if TEXT in rows.column_names:
+        def blocks(batch: dict[str, list]) -> dict[str, list]:
+            eos = [tokenizer.eos_token_id] if getattr(tokenizer, "eos_token_id", None) is not None else []
+            ids = [i for text in batch[TEXT] for i in tokenizer(str(text), add_special_tokens=False)["input_ids"] + eos]
+            chunks = [ids[start:start + max_length] for start in range(0, len(ids), max_length)]
+            chunks = [c for c in chunks if len(c) > 1]  # one token has nothing to predict
+            return {"input_ids": chunks, "attention_mask": [[1] * len(c) for c in chunks], "labels": chunks}
+
+        mapped = _map(rows, blocks, batch_size=1_000, remove_columns=rows.column_names)
+    else:
+        def conversations(batch: dict[str, list]) -> dict[str, list]:
+            out = {"input_ids": [], "attention_mask": [], "labels": []}
+            for i in range(len(batch[rows.column_names[0]])):
+                if MESSAGES in batch:
+                    messages = list(batch[MESSAGES][i])
+                else:
+                    messages = [{"role": "user", "content": str(batch[PROMPT][i])},
+                                {"role": "assistant", "content": str(batch[RESPONSE][i])}]
+                prompt, full = _chat_texts(tokenizer, messages)
+                prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+                ids = tokenizer(full, add_special_tokens=False)["input_ids"][:max_length]
+                learned = len(prompt_ids) if ids[:len(prompt_ids)] == prompt_ids else 0
+                out["input_ids"].append(ids)
+                out["attention_mask"].append([1] * len(ids))
+                out["labels"].append([IGNORE_INDEX] * min(learned, len(ids)) + ids[learned:])
+            return out
+
+        mapped = _map(rows, conversations, batch_size=256, remove_columns=rows.column_names)
+    if len(mapped) == 0:
+        raise TrainingError("The text is too short to make a single training example; give more text.")
+    return mapped.with_format("torch")
+
+
+def _chat_texts(tokenizer, messages: list[dict]) -> tuple[str, str]:
+    """(everything before the last reply, the whole conversation) as text, via the chat template when there is
+    one (plain 'role: content' lines otherwise)."""
+    if getattr(tokenizer, "chat_template", None):
+        prompt = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+        full = tokenizer.apply_chat_template(messages, tokenize=False)
+        return prompt, full
+    lines = [f"{m['role']}: {m['content']}" for m in messages]
+    eos = getattr(tokenizer, "eos_token", None) or ""
+    prompt = "\n".join(lines[:-1]) + "\n" + f"{messages[-1]['role']}: "
+    return prompt, prompt + str(messages[-1]["content"]) + eos
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")

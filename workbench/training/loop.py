@@ -79,8 +79,11 @@ def make_optimizer(model: torch.nn.Module, args: TrainingArgs) -> torch.optim.Ad
     return torch.optim.AdamW(groups, lr=args.learning_rate)
 
 
-def label_count(labels: torch.Tensor) -> int:
-    """How many labels the loss averages over: rows for sequence labels, kept positions for token labels."""
+def label_count(labels: torch.Tensor, next_token: bool = False) -> int:
+    """How many labels the loss averages over: rows for sequence labels, kept positions for token labels;
+    a causal LM predicts position t+1 from t, so the first position of each row is never a target."""
+    if next_token:
+        labels = labels[:, 1:]
     return int((labels != IGNORE_INDEX).sum())
 
 
@@ -98,6 +101,7 @@ def train(
 ) -> TrainState:
     """Run optimizer steps from `state.step` until the plan is done, early stopping fires, or `should_stop()`."""
     n_rows, k = len(train_rows), args.gradient_accumulation
+    next_token = getattr(model, "task", "") == "text-generation"
     eval_batch_size = args.eval_batch_size or args.batch_size * 2
     model.train()
     started = time.perf_counter() - state.train_seconds
@@ -112,7 +116,7 @@ def train(
         rows_of_step = order[first: first + k * args.batch_size]
         micro_batches = [collate(train_rows[rows_of_step[i: i + args.batch_size].tolist()], pad_token_id)
                          for i in range(0, len(rows_of_step), args.batch_size)]
-        labels_in_step = sum(label_count(b["labels"]) for b in micro_batches)
+        labels_in_step = sum(label_count(b["labels"], next_token) for b in micro_batches)
 
         learning_rate = learning_rate_at(step, args, state.total_steps)
         for group in optimizer.param_groups:
@@ -122,7 +126,7 @@ def train(
         step_loss = 0.0
         for batch in micro_batches:
             loss = model(**batch).loss  # mean over this micro-batch's labels
-            share = label_count(batch["labels"]) / labels_in_step
+            share = label_count(batch["labels"], next_token) / labels_in_step
             (loss * share).backward()
             step_loss += float(loss.detach()) * share
         if not math.isfinite(step_loss):

@@ -39,3 +39,28 @@ def predict_word_tags(model, tokenizer, texts: list[str], *, max_length: int = 1
         scores.append(float(best[firsts].mean()) if firsts else float("nan"))
     model.train(was_training)
     return tags, scores
+
+
+@torch.inference_mode()
+def continue_texts(model, tokenizer, texts: list[str], *, chat: bool = False, max_new_tokens: int = 24):
+    """(greedy continuation, mean probability of its tokens) per text; with chat=True each text is a user
+    message put through the chat template."""
+    was_training = model.training
+    model.eval()
+    continuations, scores = [], []
+    for text in texts:
+        if chat:
+            prompt = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                                   add_generation_prompt=True)
+            input_ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        else:
+            input_ids = tokenizer(text, return_tensors="pt")["input_ids"]
+        n = input_ids.shape[1]
+        ids = model.generate(input_ids, max_new_tokens=max_new_tokens, do_sample=False)  # [1, n + new]
+        new = ids[0, n:]
+        probabilities = model(input_ids=ids).logits[0, n - 1:-1].float().softmax(-1)  # [new, V]: what chose each token
+        chosen = probabilities.gather(-1, new[:, None])[:, 0]
+        continuations.append(tokenizer.decode(new.tolist(), skip_special_tokens=True))
+        scores.append(float(chosen.mean()) if len(new) else float("nan"))
+    model.train(was_training)
+    return continuations, scores

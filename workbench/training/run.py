@@ -27,7 +27,7 @@ from .checkpoint import load_training_state, save_checkpoint
 from .loop import TrainingArgs, TrainState, make_optimizer, plan, train
 from .metrics import evaluate
 
-SUPPORTED_TASKS = ("text-classification", "token-classification")
+SUPPORTED_TASKS = ("text-classification", "token-classification", "text-generation")
 
 
 class Run:
@@ -37,18 +37,24 @@ class Run:
     def __init__(self, model, tokenizer, train_rows, eval_rows, args: TrainingArgs, *, task: str,
                  state: TrainState | None = None, optimizer_state: dict | None = None,
                  output_dir: str | Path | None = None, on_step: Callable[[dict], Any] | None = None,
-                 max_length: int = 128):
+                 max_length: int = 128, chat: bool = False, reload_from: str | Path | None = None):
         self.model, self.tokenizer, self.task, self.args = model, tokenizer, task, args
         self.train_rows, self.eval_rows = train_rows, eval_rows
         self.max_length = max_length
+        self._chat = chat  # text-generation on conversations: compare() wraps its prompts in the chat template
         self.pad_token_id = D.pad_token_id_of(tokenizer, model)
         self.state = state or TrainState()
         plan(len(train_rows), args, self.state)
         self.optimizer = make_optimizer(model, args)
         if optimizer_state is not None:
             self.optimizer.load_state_dict(optimizer_state)
-        # weights before training, for compare(): a copy, since the model object itself is trained in place
-        self._weights_before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        # weights before training, for compare(). A model that fine_tune loaded itself can be loaded again from
+        # its checkpoint, so only its fresh head is kept (a full copy of SmolLM2 would cost 540 MB); anything
+        # else is copied, since the model object is trained in place.
+        self._reload_from = reload_from
+        kept = set(model.loading_info.get("fresh", [])) if reload_from is not None else None
+        self._weights_before = {k: v.detach().clone() for k, v in model.state_dict().items()
+                                if kept is None or k in kept}
         self.output_dir = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="workbench-run-"))
         self.checkpoint: Path | None = None  # the last checkpoint written (on stop)
         self.status = "ready"  # ready -> running -> finished | stopped | failed
@@ -64,7 +70,12 @@ class Run:
     def history(self):
         import pandas as pd
 
-        columns = ["step", "epoch", "loss", "lr", "grad_norm", "eval_loss", "eval_accuracy", "eval_f1", "elapsed"]
+        columns = ["step", "epoch", "loss", "lr", "grad_norm", "eval_loss", "eval_perplexity", "eval_accuracy",
+                   "eval_f1", "elapsed"]
+        if self.task == "text-generation":
+            columns.remove("eval_f1")
+        else:
+            columns.remove("eval_perplexity")
         frame = pd.DataFrame(list(self.state.history))
         return frame.reindex(columns=columns + [c for c in frame.columns if c not in columns])
 
@@ -192,25 +203,41 @@ class Run:
 
     def _encode(self, data, role: str):
         rows = D.check_columns(D.as_dataset(data, role=role), self.task, role)
-        ids = D.label_ids(rows, self.model.config.label2id, self.model.config.num_labels, role)
-        return D.encode(rows, self.tokenizer, ids, max_length=self.max_length)
+        return _encode(rows, self.model, self.tokenizer, self.task, self.max_length, role)
+
+    def model_before(self):
+        """A new model object with the weights this run started from."""
+        if self._reload_from is not None:
+            from ..models.loading import load_model
+
+            labels = list(self.model.config.id2label.values()) if self._weights_before else None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the fresh head is replaced right below
+                before = load_model(self._reload_from, self.task, labels=labels)
+            before.load_state_dict(self._weights_before, strict=False)
+            return before
+        before = copy.deepcopy(self.model)
+        before.load_state_dict(self._weights_before)
+        return before
 
     def compare(self, texts: list[str] | str, chart: bool = True):
         """Predictions before and after fine-tuning, one row per text, with their confidence.
 
         text-classification: the label and its probability. token-classification: the tag of each word
-        (words split on spaces) and the mean probability of those tags. In a notebook, `chart=True` also
+        (words split on spaces) and the mean probability of those tags. text-generation: the greedy
+        continuation of each text (a user message when trained on chats) and its mean token probability. In a notebook, `chart=True` also
         shows a small bar chart of the two confidences."""
         import pandas as pd
 
-        from .predict import predict_labels, predict_word_tags
+        from .predict import continue_texts, predict_labels, predict_word_tags
 
         texts = [texts] if isinstance(texts, str) else list(texts)
-        before = copy.deepcopy(self.model)
-        before.load_state_dict(self._weights_before)
+        before = self.model_before()
         columns = []
         for name, model in (("before", before), ("after", self.model)):
-            if self.task == "token-classification":
+            if self.task == "text-generation":
+                labels, scores = continue_texts(model, self.tokenizer, texts, chat=self._chat)
+            elif self.task == "token-classification":
                 labels, scores = predict_word_tags(model, self.tokenizer, texts, max_length=self.max_length)
             else:
                 labels, scores = predict_labels(model, self.tokenizer, texts, max_length=self.max_length)
@@ -301,23 +328,30 @@ def fine_tune(
     if eval is not None:
         eval_rows = D.check_columns(D.as_dataset(eval, role="eval"), task, "eval")
 
-    model, tokenizer = _model_for_labels(model, tokenizer, task, D.label_names(train_rows), train_rows, seed,
+    names = None if task == "text-generation" else D.label_names(train_rows)
+    loaded_here = isinstance(model, (str, Path))
+    model, tokenizer = _model_for_labels(model, tokenizer, task, names, train_rows, seed,
                                          resuming=resume_from is not None)
-    config = model.config
-    train_encoded = D.encode(train_rows, tokenizer, D.label_ids(train_rows, config.label2id, config.num_labels, "train"),
-                             max_length=max_length)
-    eval_encoded = None
-    if eval_rows is not None:
-        eval_encoded = D.encode(eval_rows, tokenizer, D.label_ids(eval_rows, config.label2id, config.num_labels, "eval"),
-                                max_length=max_length)
+    train_encoded = _encode(train_rows, model, tokenizer, task, max_length, "train")
+    eval_encoded = _encode(eval_rows, model, tokenizer, task, max_length, "eval") if eval_rows is not None else None
 
     run = Run(model, tokenizer, train_encoded, eval_encoded, args, task=task, state=state,
-              optimizer_state=optimizer_state, output_dir=output_dir, on_step=on_step, max_length=max_length)
+              optimizer_state=optimizer_state, output_dir=output_dir, on_step=on_step, max_length=max_length,
+              chat=task == "text-generation" and D.TEXT not in train_rows.column_names,
+              reload_from=model.checkpoint_path if loaded_here else None)
     _attach_progress(run, live)
     if run.state.finished:
         return run
     run.start()
     return run.wait() if wait else run
+
+
+def _encode(rows, model, tokenizer, task: str, max_length: int, role: str):
+    """Checked rows -> tokenized rows with `labels` for the task."""
+    if task == "text-generation":
+        return D.encode_causal(rows, tokenizer, max_length=max_length)
+    ids = D.label_ids(rows, model.config.label2id, model.config.num_labels, role)
+    return D.encode(rows, tokenizer, ids, max_length=max_length)
 
 
 def _model_for_labels(model, tokenizer, task: str, names: list[str] | None, rows, seed: int, resuming: bool):
@@ -333,7 +367,7 @@ def _model_for_labels(model, tokenizer, task: str, names: list[str] | None, rows
         folder = resolve_checkpoint(checkpoint)
         existing = read_config(folder).get("id2label") if folder.is_dir() else None
         torch.manual_seed(seed)  # the fresh head's initial weights are part of the reproducible run
-        keep_head = resuming or (existing is not None and names is not None and sorted(existing.values()) == sorted(names))
+        keep_head = resuming or task == "text-generation" or (existing is not None and names is not None and sorted(existing.values()) == sorted(names))
         if keep_head:  # e.g. a checkpoint of this very run: its head already has these labels
             model = load_model(checkpoint, task)
         else:
@@ -350,7 +384,7 @@ def _model_for_labels(model, tokenizer, task: str, names: list[str] | None, rows
                                     "pass tokenizer=wb.load_tokenizer(<name>).")
             tokenizer = load_tokenizer(source)
         config = model.config
-        if names is not None and not set(names) <= set(config.label2id):
+        if task != "text-generation" and names is not None and not set(names) <= set(config.label2id):
             generic = all(label == f"LABEL_{i}" for i, label in config.id2label.items())
             if generic and len(names) == config.num_labels:
                 config.set_labels(names)  # an unnamed head of the right size: give its outputs the data's names
