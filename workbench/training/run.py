@@ -220,12 +220,13 @@ class Run:
         before.load_state_dict(self._weights_before)
         return before
 
-    def compare(self, texts: list[str] | str, chart: bool = True):
+    def compare(self, texts: list[str] | str, chart: bool = True, max_new_tokens: int = 24):
         """Predictions before and after fine-tuning, one row per text, with their confidence.
 
         text-classification: the label and its probability. token-classification: the tag of each word
         (words split on spaces) and the mean probability of those tags. text-generation: the greedy
-        continuation of each text (a user message when trained on chats) and its mean token probability. In a notebook, `chart=True` also
+        continuation of each text (a user message when trained on chats; up to `max_new_tokens`) and its mean
+        token probability. In a notebook, `chart=True` also
         shows a small bar chart of the two confidences."""
         import pandas as pd
 
@@ -236,7 +237,8 @@ class Run:
         columns = []
         for name, model in (("before", before), ("after", self.model)):
             if self.task == "text-generation":
-                labels, scores = continue_texts(model, self.tokenizer, texts, chat=self._chat)
+                labels, scores = continue_texts(model, self.tokenizer, texts, chat=self._chat,
+                                                max_new_tokens=max_new_tokens)
             elif self.task == "token-classification":
                 labels, scores = predict_word_tags(model, self.tokenizer, texts, max_length=self.max_length)
             else:
