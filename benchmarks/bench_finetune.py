@@ -79,9 +79,12 @@ def run_trainer(train, held_out, epochs: int):
             num_train_epochs=epochs, learning_rate=5e-5, lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0,
             max_grad_norm=1.0, seed=0, eval_strategy="epoch", save_strategy="no", report_to=[], logging_steps=5,
             dataloader_num_workers=0, use_cpu=True, disable_tqdm=True)
+        def accuracy(prediction):
+            return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
+
         trainer = transformers.Trainer(model=model, args=args, train_dataset=encode(train), eval_dataset=encode(held_out),
                                        data_collator=transformers.DataCollatorWithPadding(tokenizer),
-                                       compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())})
+                                       compute_metrics=accuracy)
         setup = time.perf_counter() - started
         loop_started = time.perf_counter()
         trainer.train()

@@ -145,6 +145,14 @@ def test_gradient_accumulation_equals_a_larger_batch(tokenizer):
     torch.testing.assert_close(torch.tensor(accumulated.history.loss.values), torch.tensor(large.history.loss.values))
 
 
+def test_periodic_checkpoints_keep_the_latest(tokenizer, tmp_path):
+    run = run_tiny(tokenizer, save_every=4, output_dir=tmp_path, epochs=1.5, eval_every=None)  # 9 steps
+    assert run.state.step == 9 and run.checkpoint == tmp_path / "checkpoint-8"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-8"]
+    assert {"config.json", "model.safetensors", "training_state.pt", "tokenizer.json"} <= {
+        p.name for p in run.checkpoint.iterdir()}
+
+
 def test_early_stopping_ends_the_run(tokenizer):
     # learning rate 0: the eval loss never improves after the first evaluation
     run = run_tiny(tokenizer, learning_rate=0.0, eval_every=1, early_stopping=2, epochs=3)
@@ -415,7 +423,8 @@ run = wb.fine_tune(model, pd.DataFrame(rows), pd.DataFrame(rows[:8]), tokenizer=
 print("STATUS", run.status, run.state.step, type(run.panel).__name__)
 """
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup)])
-    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = notebook.cells[0].outputs
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import shutil
 import tempfile
 import threading
 import warnings
@@ -37,7 +38,8 @@ class Run:
     def __init__(self, model, tokenizer, train_rows, eval_rows, args: TrainingArgs, *, task: str,
                  state: TrainState | None = None, optimizer_state: dict | None = None,
                  output_dir: str | Path | None = None, on_step: Callable[[dict], Any] | None = None,
-                 max_length: int = 128, chat: bool = False, reload_from: str | Path | None = None):
+                 max_length: int = 128, chat: bool = False, reload_from: str | Path | None = None,
+                 save_every: int | None = None):
         self.model, self.tokenizer, self.task, self.args = model, tokenizer, task, args
         self.train_rows, self.eval_rows = train_rows, eval_rows
         self.max_length = max_length
@@ -56,7 +58,8 @@ class Run:
         self._weights_before = {k: v.detach().clone() for k, v in model.state_dict().items()
                                 if kept is None or k in kept}
         self.output_dir = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="workbench-run-"))
-        self.checkpoint: Path | None = None  # the last checkpoint written (on stop)
+        self.checkpoint: Path | None = None  # the last checkpoint written (on stop, or every `save_every` steps)
+        self.save_every = save_every
         self.status = "ready"  # ready -> running -> finished | stopped | failed
         self.error: BaseException | None = None
         self.panel = None  # the live widget, when shown in a notebook
@@ -168,6 +171,11 @@ class Run:
                 listener(None)
 
     def _on_step(self, record: dict):
+        if self.save_every and record["step"] % self.save_every == 0:  # between steps: a consistent model
+            previous = self.checkpoint
+            self.save_checkpoint()
+            if previous is not None and previous != self.checkpoint:
+                shutil.rmtree(previous, ignore_errors=True)  # keep the latest only: a checkpoint can be large
         for listener in self._listeners:
             listener(record)
         if self._user_on_step is not None:
@@ -290,6 +298,7 @@ def fine_tune(
     early_stopping: int | None = None,
     max_steps: int | None = None,
     output_dir: str | Path | None = None,
+    save_every: int | None = None,
     resume_from: str | Path | None = None,
     on_step: Callable[[dict], Any] | None = None,
 ) -> Run:
@@ -299,7 +308,9 @@ def fine_tune(
     `text` (and optional `text_pair`) and `label` (names or integer ids). A checkpoint name gets a fresh
     head with the data's label names. `live`: True shows a panel in a notebook (printed progress
     elsewhere), "print" always prints, False is silent. `wait=False` returns at once (`run.wait()` joins).
-    `on_step(record)` is called after every optimizer step; returning False stops the run.
+    `on_step(record)` is called after every optimizer step; returning False stops the run. Stop writes a
+    checkpoint to `output_dir` (a temporary folder by default); `save_every=N` also writes one every N steps
+    (keeping the latest).
     `resume_from`: a checkpoint folder of a stopped run (`run.checkpoint`): model, optimizer, step and
     hyper-parameters come from it and training goes on as if never stopped.
     """
@@ -340,7 +351,7 @@ def fine_tune(
     run = Run(model, tokenizer, train_encoded, eval_encoded, args, task=task, state=state,
               optimizer_state=optimizer_state, output_dir=output_dir, on_step=on_step, max_length=max_length,
               chat=task == "text-generation" and D.TEXT not in train_rows.column_names,
-              reload_from=model.checkpoint_path if loaded_here else None)
+              reload_from=model.checkpoint_path if loaded_here else None, save_every=save_every)
     _attach_progress(run, live)
     if run.state.finished:
         return run
@@ -369,7 +380,8 @@ def _model_for_labels(model, tokenizer, task: str, names: list[str] | None, rows
         folder = resolve_checkpoint(checkpoint)
         existing = read_config(folder).get("id2label") if folder.is_dir() else None
         torch.manual_seed(seed)  # the fresh head's initial weights are part of the reproducible run
-        keep_head = resuming or task == "text-generation" or (existing is not None and names is not None and sorted(existing.values()) == sorted(names))
+        same_labels = existing is not None and names is not None and sorted(existing.values()) == sorted(names)
+        keep_head = resuming or task == "text-generation" or same_labels
         if keep_head:  # e.g. a checkpoint of this very run: its head already has these labels
             model = load_model(checkpoint, task)
         else:

@@ -188,8 +188,12 @@ def _hear_clicks_while_busy(button: widgets.Button, on_click) -> bool:
         return False
 
     def route_and_notice_click(data, default):
-        if isinstance(data, dict) and data.get("method") == "custom" and (data.get("content") or {}).get("event") == "click":
-            on_click()
+        content = data.get("content") if isinstance(data, dict) else None
+        if isinstance(content, dict) and data.get("method") == "custom" and content.get("event") == "click":
+            try:
+                on_click()
+            except Exception:  # this runs in the kernel's shell-channel thread: never break message routing
+                pass
         return route(data, default)
 
     comm._reply_subshell_for = route_and_notice_click
