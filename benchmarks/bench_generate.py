@@ -11,6 +11,7 @@ and whether both produced the same tokens. transformers is only the reference he
 from __future__ import annotations
 
 import argparse
+import statistics
 import os
 import time
 
@@ -43,26 +44,22 @@ class Clock:
         pass
 
 
-def timed(generate_fn, runs: int):
-    """Best of `runs`: (sequence, time to first token, seconds for the tokens after the first, total seconds)."""
-    best = None
-    for _ in range(runs):
-        clock = Clock()
-        start = time.perf_counter()
-        out = generate_fn(clock)
-        total = time.perf_counter() - start
-        first = clock.times[1] - start
-        rest = clock.times[-1] - clock.times[1]
-        if best is None or total < best[3]:
-            best = (out, first, rest, total)
-    return best
+def timed(generate_fn, clock: Clock):
+    """One run: (sequence, time to first token, per-token intervals after the first, total seconds)."""
+    start = time.perf_counter()
+    out = generate_fn(clock)
+    total = time.perf_counter() - start
+    times = clock.times
+    return out, times[1] - start, [b - a for a, b in zip(times[1:-1], times[2:])], total
 
 
-def report(name, result, new_tokens):
-    _, first, rest, total = result
-    print(f"{name:<28} first token {first * 1000:7.1f} ms   decode {(new_tokens - 1) / rest:6.1f} tok/s   "
-          f"overall {new_tokens / total:6.1f} tok/s")
-    return (new_tokens - 1) / rest
+def summary(name, results, new_tokens):
+    """Best run by total time; the median interval across all runs resists other processes' bursts."""
+    out, first, intervals, total = min(results, key=lambda r: r[3])
+    median = statistics.median(i for r in results for i in r[2])
+    print(f"{name:<24} first token {first * 1000:7.1f} ms   decode {len(intervals) / sum(intervals):6.1f} tok/s "
+          f"(median step {median * 1000:5.1f} ms = {1 / median:5.1f} tok/s)   overall {new_tokens / total:6.1f} tok/s")
+    return out, first, 1 / median
 
 
 def main():
@@ -89,9 +86,7 @@ def main():
           f"tokens, {n} new tokens, batch 1, {torch.get_num_threads()} threads, torch {torch.__version__}")
 
     ours.generate(prompt_ids, max_new_tokens=4, eos_token_id=[])  # warm-up
-    mine = timed(lambda clock: ours.generate(prompt_ids, max_new_tokens=n, eos_token_id=[], streamer=clock), args.runs)
-    mine_speed = report("workbench fp32", mine, n)
-
+    runners = {"workbench fp32": lambda clock: ours.generate(prompt_ids, max_new_tokens=n, eos_token_id=[], streamer=clock)}
     if not args.skip_transformers:
         import transformers
 
@@ -111,17 +106,24 @@ def main():
                                           do_sample=False, streamer=clock)
 
         theirs_generate(Clock())  # warm-up
-        theirs = timed(theirs_generate, args.runs)
-        theirs_speed = report(f"transformers {transformers.__version__}", theirs, n)
-        same = torch.equal(mine[0], theirs[0])
-        print(f"decode speed ratio workbench / transformers: {mine_speed / theirs_speed:.2f}x; "
-              f"time-to-first-token ratio: {theirs[1] / mine[1]:.2f}x faster; same tokens: {same}")
+        runners[f"transformers {transformers.__version__}"] = theirs_generate
+    results = {name: [] for name in runners}
+    for _ in range(args.runs):  # interleaved, so both see the same machine load
+        for name, run in runners.items():
+            results[name].append(timed(run, Clock()))
+    summaries = {name: summary(name, runs, n) for name, runs in results.items()}
+    mine = summaries["workbench fp32"]
+    if len(summaries) == 2:
+        theirs = summaries[next(name for name in summaries if name.startswith("transformers"))]
+        print(f"decode speed ratio workbench / transformers (median step): {mine[2] / theirs[2]:.2f}x; time to first "
+              f"token {theirs[1] / mine[1]:.2f}x shorter; same tokens: {torch.equal(mine[0], theirs[0])}")
 
     if args.bf16:
         fast = ours.to(torch.bfloat16) if args.random else wb.load_model(SMOLLM, dtype=torch.bfloat16)
         fast.generate(prompt_ids, max_new_tokens=4, eos_token_id=[])
-        half = timed(lambda clock: fast.generate(prompt_ids, max_new_tokens=n, eos_token_id=[], streamer=clock), args.runs)
-        report("workbench bf16", half, n)
+        half = summary("workbench bf16", [timed(lambda clock: fast.generate(
+            prompt_ids, max_new_tokens=n, eos_token_id=[], streamer=clock), Clock()) for _ in range(args.runs)], n)
+        print(f"bf16 / fp32 decode speed (median step): {half[2] / mine[2]:.2f}x")
         exact = wb.from_config(SMOLLM_CONFIG, seed=0) if args.random else wb.load_model(SMOLLM)
         with torch.inference_mode():
             sequence = mine[0]

@@ -224,7 +224,10 @@ class RotaryEmbedding:
         return inv_freq, scaling
 
     def cos_sin(self, position_ids: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """position_ids [B or 1, T] -> cos, sin [B or 1, 1, T, R] (the 1 broadcasts over heads)."""
+        """position_ids [B or 1, T] -> cos, sin [B or 1, 1, T, R] (the 1 broadcasts over heads).
+
+        The first half of `sin` is negated, ready for `apply_rotary` (computed once per forward, not per layer).
+        """
         inv_freq, scaling = self.inv_freq, self.attention_scaling
         if self.rope_type in ("dynamic", "longrope"):  # these depend on the length of the sequence
             inv_freq, scaling = self._frequencies(seq_len=int(position_ids.max()) + 1)
@@ -233,17 +236,21 @@ class RotaryEmbedding:
         cos, sin = angles.cos(), angles.sin()
         if scaling != 1.0:
             cos, sin = cos * scaling, sin * scaling
-        return cos.to(dtype)[:, None], sin.to(dtype)[:, None]
+        half = sin.shape[-1] // 2
+        signed_sin = torch.cat((-sin[..., :half], sin[..., half:]), dim=-1)
+        return cos.to(dtype)[:, None], signed_sin.to(dtype)[:, None]
 
 
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate x [B, H, T, Dh]: pairs (i, i + R/2) of the first R dimensions turn by their position's angle."""
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
+    """Rotate x [B, H, T, Dh]: pairs (i, i + R/2) of the first R dimensions turn by their position's angle.
+
+    x * cos + rotate_half(x) * sin with rotate_half(x) = (-x2, x1): rolling x by R/2 gives (x2, x1) and the sign
+    sits in `signed_sin` (the same products, so the same numbers as transformers).
+    """
     rotary_dim = cos.shape[-1]
     if rotary_dim < x.shape[-1]:
-        return torch.cat((apply_rotary(x[..., :rotary_dim], cos, sin), x[..., rotary_dim:]), dim=-1)
-    half = rotary_dim // 2
-    rotated_half = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-    return x * cos + rotated_half * sin
+        return torch.cat((apply_rotary(x[..., :rotary_dim], cos, signed_sin), x[..., rotary_dim:]), dim=-1)
+    return x * cos + x.roll(rotary_dim // 2, dims=-1) * signed_sin
 
 
 def rotary_settings(config: Config, head_dim: int, *, rope_type_aliases: dict[str, str] | None = None,
