@@ -306,6 +306,8 @@ class Workbench(widgets.VBox):
                                            layout=widgets.Layout(width="200px"))
         self.max_length = widgets.Dropdown(options=[32, 64, 128, 256], value=128, description=t["max_length"],
                                            layout=widgets.Layout(width="200px"))
+        self.epochs.add_class("wb-app-epochs")
+        self.max_length.add_class("wb-app-max-length")
         self.train_note = widgets.HTML()
         self.train_button = widgets.Button(description=t["train"], icon="graduation-cap", button_style="primary")
         self.train_button.add_class("wb-app-train")
@@ -401,10 +403,10 @@ class Workbench(widgets.VBox):
         """Listener: when the run's thread ends (record None), show predictions before vs after."""
         if record is not None or run is not self.run_:
             return
-        threading.Thread(target=self._compare, args=(run, texts), daemon=True).start()
+        threading.Thread(target=self._show_comparison, args=(run, texts), daemon=True).start()
 
     @_ui
-    def _compare(self, run, texts: list[str]) -> None:
+    def _show_comparison(self, run, texts: list[str]) -> None:
         if run.status == "failed":
             return
         table, png = logic.comparison(run, texts)
