@@ -53,10 +53,13 @@ def minilm_folder() -> Path:
 
 
 def cold_start(library: str, folder: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of a fresh interpreter doing the whole first embedding."""
+    """(wall seconds, peak RSS MB) of a fresh interpreter doing the whole first embedding.
+
+    Peak RSS is the child's VmHWM: ru_maxrss survives execve on Linux and would report this (large) parent.
+    """
     body = textwrap.dedent(COLD_START[library])
     script = (f"MODEL_ID={MODEL_ID!r}; FOLDER={str(folder)!r}; SENTENCE={SENTENCE!r}\n{body}\n"
-              "import resource, json; print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))")
+              "import re; print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
