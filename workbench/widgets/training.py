@@ -1,9 +1,9 @@
 """The live panel of a fine-tuning run: loss curve, progress bar, metrics, Stop / Resume. Wiring only.
 
-The training thread only sets a flag after each step (`update`). A drawing thread wakes on that flag,
-refreshes the text widgets and draws the curve (workbench.training.plot: matplotlib Agg -> PNG bytes)
-into an Image widget, then sleeps so that drawing takes at most `max_overhead` of the time and the
-picture changes at most `max_fps` times a second.
+The training thread only sets a flag after each step (`update`). A drawing thread wakes on that flag and
+refreshes the progress bar, text and metrics (at most `max_fps` times a second); it draws a new loss curve
+(workbench.training.plot: matplotlib Agg -> PNG bytes into an Image widget) only when drawing has so far
+taken at most `max_overhead` of the time, and always once more when the run ends.
 
 A cell that waits for the run (`wait_for`) blocks the kernel's main thread, where widget messages are
 handled. The Stop button still works: with ipykernel >= 7 every comm message first passes the kernel's
@@ -109,6 +109,7 @@ class TrainingPanel:
             self._drawer.start()
 
     def _draw_loop(self) -> None:
+        next_picture = 0.0  # monotonic time before which no new picture is drawn
         while not self._closed:
             self._wanted.wait()
             if self._closed:
@@ -116,22 +117,26 @@ class TrainingPanel:
             self._wanted.clear()
             final, self._final_pending = self._final_pending, False
             self._hurry.clear()
+            picture = final or time.monotonic() >= next_picture
             started = time.perf_counter()
             try:
-                self.refresh()
+                self.refresh(picture=picture)
             except Exception as error:  # keep the panel alive and say what went wrong
                 self.message.value = f"<span style='color:#b00'>panel: {html.escape(repr(error))}</span>"
             spent = time.perf_counter() - started
             self.drawing_seconds += spent
-            self.draw_count += 1
+            if picture:
+                self.draw_count += 1
+                # the next picture waits until drawing has taken at most max_overhead of the wall time (the
+                # first one also pays for matplotlib's first figure, hence the 10 s cap)
+                next_picture = time.monotonic() + min(10.0, spent / self.max_overhead - spent)
             if final:
                 self._drawn.set()
-            # at most max_fps pictures a second, and drawing at most max_overhead of the wall time (the first
-            # picture also pays for importing matplotlib, hence the 10 s cap)
-            self._hurry.wait(max(1.0 / self.max_fps, min(10.0, spent / self.max_overhead - spent)))
+            self._hurry.wait(1.0 / self.max_fps)  # text and progress bar: at most max_fps updates a second
 
-    def refresh(self) -> None:
-        """Bring every widget up to date with the run (called by the drawing thread; callable directly)."""
+    def refresh(self, picture: bool = True) -> None:
+        """Bring the widgets up to date with the run; the loss curve only when `picture` (drawing is the costly
+        part). Called by the drawing thread; callable directly."""
         run = self.run
         progress = run.progress()
         records = list(run.state.history)  # a snapshot: the training thread appends meanwhile
@@ -147,7 +152,8 @@ class TrainingPanel:
         self.metrics.value = "<table style='font-family:monospace'><tr>" + "".join(
             f"<td style='padding-right:1.5em'><b>{html.escape(name)}</b> {value:.4g}</td>" for name, value in shown
         ) + "</tr></table>"
-        self.image.value = loss_curve_png(records, progress["total_steps"])
+        if picture:
+            self.image.value = loss_curve_png(records, progress["total_steps"])
         status = progress["status"]
         self.stop_button.disabled = status != "running" or run.stop_requested
         self.resume_button.disabled = status != "stopped"
