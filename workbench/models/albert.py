@@ -33,7 +33,7 @@ from .base import PreTrainedModel
 from .config import Config
 from .hooks import HookPoint
 from .layers import (activation, attend, padding_mask, sequence_classification_loss, span_loss, token_loss,
-                     wants_layer)
+                     LayerRecord)
 from .outputs import (BaseModelOutput, MaskedLMOutput, QuestionAnsweringOutput, SequenceClassifierOutput,
                       TokenClassifierOutput)
 from .registry import Family
@@ -161,15 +161,11 @@ class AlbertTransformer(nn.Module):  # checkpoint names: albert.encoder.*
 
     def forward(self, x, mask, output_attentions, output_hidden_states: bool):
         x = self.embedding_hidden_mapping_in(x)  # [B, T, E] -> [B, T, D]
-        hidden_states = [x] if output_hidden_states else None
-        attentions = [] if output_attentions else None
+        record = LayerRecord(x, output_attentions, output_hidden_states)
         for K, shared_layer in self.applied_layers():
-            x, weights = shared_layer(x, mask, wants_layer(output_attentions, K), self.layer[K])
-            if output_hidden_states:
-                hidden_states.append(x)
-            if output_attentions:
-                attentions.append(weights)
-        return x, hidden_states, attentions
+            x, weights = shared_layer(x, mask, record.wants_weights(K), self.layer[K])
+            record.add(K, x, weights)
+        return x, record
 
 
 # ---- the base model (feature-extraction) -------------------------------------------------------------
@@ -198,12 +194,12 @@ class AlbertModel(AlbertFamilyModel):
                 output_attentions=False, output_hidden_states=False, return_dict=True, **unused):
         x = self.embeddings(input_ids, token_type_ids, position_ids)
         mask = padding_mask(attention_mask, x.dtype)  # [B, 1, 1, T] or None
-        x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
+        x, record = self.encoder(x, mask, output_attentions, output_hidden_states)
         return BaseModelOutput(
             last_hidden_state=x,
             pooler_output=torch.tanh(self.pooler(x[:, 0])) if self.pooler is not None else None,
-            hidden_states=tuple(hidden_states) if hidden_states is not None else None,
-            attentions=tuple(attentions) if attentions is not None else None,
+            hidden_states=record.hidden_states,
+            attentions=record.attentions,
         )
 
 

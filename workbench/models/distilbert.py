@@ -25,7 +25,7 @@ from .base import PreTrainedModel
 from .config import Config
 from .hooks import HookPoint
 from .layers import (activation, attend, padding_mask, sequence_classification_loss, span_loss, token_loss,
-                     wants_layer)
+                     LayerRecord)
 from .outputs import (BaseModelOutput, MaskedLMOutput, QuestionAnsweringOutput, SequenceClassifierOutput,
                       TokenClassifierOutput)
 from .registry import Family
@@ -134,16 +134,12 @@ class Transformer(nn.Module):  # checkpoint names: distilbert.transformer.layer.
         super().__init__()
         self.layer = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layers))
 
-    def forward(self, x, mask, output_attentions, output_hidden_states: bool):
-        hidden_states = [x] if output_hidden_states else None
-        attentions = [] if output_attentions else None
+    def forward(self, x, mask, output_attentions, output_hidden_states: bool) -> tuple[torch.Tensor, LayerRecord]:
+        record = LayerRecord(x, output_attentions, output_hidden_states)
         for i, layer in enumerate(self.layer):
-            x, weights = layer(x, mask, wants_layer(output_attentions, i))
-            if output_hidden_states:
-                hidden_states.append(x)
-            if output_attentions:
-                attentions.append(weights)
-        return x, hidden_states, attentions
+            x, weights = layer(x, mask, record.wants_weights(i))
+            record.add(i, x, weights)
+        return x, record
 
 
 # ---- the base model (feature-extraction) -------------------------------------------------------------
@@ -177,11 +173,11 @@ class DistilBertModel(DistilBertFamilyModel):
         # token_type_ids: accepted and ignored (DistilBERT has no segment embeddings)
         x = self.embeddings(input_ids, position_ids)
         mask = padding_mask(attention_mask, x.dtype)  # [B, 1, 1, T] or None
-        x, hidden_states, attentions = self.transformer(x, mask, output_attentions, output_hidden_states)
+        x, record = self.transformer(x, mask, output_attentions, output_hidden_states)
         return BaseModelOutput(
             last_hidden_state=x,
-            hidden_states=tuple(hidden_states) if hidden_states is not None else None,
-            attentions=tuple(attentions) if attentions is not None else None,
+            hidden_states=record.hidden_states,
+            attentions=record.attentions,
         )
 
 

@@ -83,11 +83,11 @@ class ElectraModel(ElectraFamilyModel):
         if hasattr(self, "embeddings_project"):
             x = self.embeddings_project(x)  # hidden_states[0] is this projected input of layer 0, as in transformers
         mask = padding_mask(attention_mask, x.dtype)  # [B, 1, 1, T] or None
-        x, hidden_states, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
+        x, record = self.encoder(x, mask, output_attentions, output_hidden_states)
         return BaseModelOutput(
             last_hidden_state=x,
-            hidden_states=tuple(hidden_states) if hidden_states is not None else None,
-            attentions=tuple(attentions) if attentions is not None else None,
+            hidden_states=record.hidden_states,
+            attentions=record.attentions,
         )
 
 

@@ -17,7 +17,7 @@ from .base import PreTrainedModel
 from .causal import CausalLM, KVCache, attend_causal, causal_mask, default_position_ids, last_token_logits
 from .config import Config
 from .hooks import HookPoint
-from .layers import activation, sequence_classification_loss, token_loss, wants_layer
+from .layers import LayerRecord, activation, sequence_classification_loss, token_loss
 from .llama import causal_lm_loss
 from .outputs import BaseModelOutput, CausalLMOutput, SequenceClassifierOutput, TokenClassifierOutput
 from .registry import Family
@@ -155,25 +155,19 @@ class GPT2Model(GPT2FamilyModel):
             x = x + self.wte(token_type_ids)
         x = self.drop(x)
         mask = causal_mask(attention_mask, B, T, past, x.dtype, x.device)
-        hidden_states = [x] if output_hidden_states else None
-        attentions = [] if output_attentions else None
+        record = LayerRecord(x, output_attentions, output_hidden_states)
         for i, block in enumerate(self.h):
-            wanted = wants_layer(output_attentions, i)
-            x, weights = block(x, mask, cache, wanted)
-            if output_hidden_states:
-                hidden_states.append(x)
-            if output_attentions:
-                attentions.append(weights if wanted else None)  # a hook may have computed them
+            x, weights = block(x, mask, cache, record.wants_weights(i))
+            record.add(i, x, weights)
         if cache is not None:
             cache.advance(T)
         x = self.ln_f(x)
-        if output_hidden_states:
-            hidden_states[-1] = x  # transformers' convention: the last entry is after ln_f
+        record.replace_last(x)  # transformers' convention: the last hidden state is after the final norm
         return BaseModelOutput(
             last_hidden_state=x,
             past_key_values=cache,
-            hidden_states=tuple(hidden_states) if hidden_states is not None else None,
-            attentions=tuple(attentions) if attentions is not None else None,
+            hidden_states=record.hidden_states,
+            attentions=record.attentions,
         )
 
 

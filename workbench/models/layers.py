@@ -51,6 +51,41 @@ def wants_layer(output_attentions, layer_index: int) -> bool:
     return layer_index in output_attentions
 
 
+class LayerRecord:
+    """What `output_hidden_states` / `output_attentions` ask for, collected while the layers run.
+
+    hidden_states: the embeddings, then each layer's output (transformers' convention);
+    attentions: one [B, H, T, S] entry per layer, None for a layer whose weights were not asked for.
+    """
+
+    def __init__(self, embeddings: torch.Tensor, output_attentions, output_hidden_states: bool):
+        self.asked = output_attentions
+        self._hidden = [embeddings] if output_hidden_states else None
+        self._attentions = [] if output_attentions else None
+
+    def wants_weights(self, layer_index: int) -> bool:
+        return wants_layer(self.asked, layer_index)
+
+    def add(self, layer_index: int, layer_output: torch.Tensor, weights: torch.Tensor | None) -> None:
+        if self._hidden is not None:
+            self._hidden.append(layer_output)
+        if self._attentions is not None:  # weights a hook made for an unasked layer are not returned
+            self._attentions.append(weights if self.wants_weights(layer_index) else None)
+
+    def replace_last(self, normed: torch.Tensor) -> None:
+        """Decoders: transformers' last hidden state is taken after the final norm."""
+        if self._hidden is not None:
+            self._hidden[-1] = normed
+
+    @property
+    def hidden_states(self) -> tuple | None:
+        return tuple(self._hidden) if self._hidden is not None else None
+
+    @property
+    def attentions(self) -> tuple | None:
+        return tuple(self._attentions) if self._attentions is not None else None
+
+
 def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
     return F.gelu(x, approximate="tanh")
 
@@ -142,4 +177,4 @@ def init_tensor(name: str, tensor: torch.Tensor, std: float) -> None:
             tensor.normal_(0.0, std)
 
 
-__all__ = ["attend", "padding_mask", "wants_layer", "activation", "init_weights", "init_tensor"]
+__all__ = ["attend", "padding_mask", "wants_layer", "LayerRecord", "activation", "init_weights", "init_tensor"]

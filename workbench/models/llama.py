@@ -29,7 +29,7 @@ from .causal import (CausalLM, KVCache, apply_rotary, attend_causal, causal_mask
                      last_token_logits, rotary_settings)
 from .config import Config
 from .hooks import HookPoint
-from .layers import activation, sequence_classification_loss, token_loss, wants_layer
+from .layers import LayerRecord, activation, sequence_classification_loss, token_loss
 from .outputs import BaseModelOutput, CausalLMOutput, SequenceClassifierOutput, TokenClassifierOutput
 from .registry import Family
 
@@ -267,25 +267,19 @@ class LlamaModel(LlamaFamilyModel):
             if window not in masks:
                 masks[window] = causal_mask(attention_mask, B, T, past, x.dtype, x.device, window)
         rope = self.rotary.cos_sin(position_ids, x.dtype)
-        hidden_states = [x] if output_hidden_states else None
-        attentions = [] if output_attentions else None
+        record = LayerRecord(x, output_attentions, output_hidden_states)
         for i, layer in enumerate(self.layers):
-            wanted = wants_layer(output_attentions, i)
-            x, weights = layer(x, rope, masks[layer.self_attn.sliding_window], cache, wanted)
-            if output_hidden_states:
-                hidden_states.append(x)
-            if output_attentions:
-                attentions.append(weights if wanted else None)  # a hook may have computed them
+            x, weights = layer(x, rope, masks[layer.self_attn.sliding_window], cache, record.wants_weights(i))
+            record.add(i, x, weights)
         if cache is not None:
             cache.advance(T)
         x = self.norm(x)
-        if output_hidden_states:
-            hidden_states[-1] = x  # transformers' convention: the last entry is after the final norm
+        record.replace_last(x)  # transformers' convention: the last hidden state is after the final norm
         return BaseModelOutput(
             last_hidden_state=x,
             past_key_values=cache,
-            hidden_states=tuple(hidden_states) if hidden_states is not None else None,
-            attentions=tuple(attentions) if attentions is not None else None,
+            hidden_states=record.hidden_states,
+            attentions=record.attentions,
         )
 
 
