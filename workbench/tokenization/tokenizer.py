@@ -20,7 +20,6 @@ from tokenizers import AddedToken
 from tokenizers import Tokenizer as Backend
 
 from ..errors import TokenizerError
-from .chat import render_conversation
 from .encoding import BatchEncoding
 from .files import (DEFAULT_MODEL_INPUT_NAMES, SPECIAL_TOKEN_NAMES, as_special, bos_eos_post_processor,
                     read_tokenizer_folder, write_tokenizer_folder)
@@ -482,6 +481,8 @@ class Tokenizer:
         batched = isinstance(conversation, (list, tuple)) and len(conversation) > 0 \
             and isinstance(conversation[0], (list, tuple))
         variables = {**self.special_tokens_map, **template_variables}
+        from .chat import render_conversation  # Jinja2 is imported only when a template is used
+
         rendered = [render_conversation(source, list(messages), add_generation_prompt=add_generation_prompt,
                                         continue_final_message=continue_final_message, tools=tools,
                                         documents=documents, **variables)
