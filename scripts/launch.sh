@@ -25,4 +25,6 @@ if [ "$VOILA" = "1" ]; then
     python -c "import voila" 2>/dev/null || pip install -q voila
     exec voila notebooks/00_tour.ipynb ${ARGS[@]+"${ARGS[@]}"}
 fi
+# JupyterLab refuses to start as root unless told (containers and CI machines often run as root)
+[ "$(id -u)" = "0" ] && ARGS+=("--allow-root")
 exec jupyter lab notebooks/00_tour.ipynb ${ARGS[@]+"${ARGS[@]}"}
