@@ -48,6 +48,7 @@ _LAZY = {
     "show_logit_lens": ("workbench.views", "show_logit_lens"),
     "fine_tune": ("workbench.training", "fine_tune"),
     "Workbench": ("workbench.widgets", "Workbench"),
+    "release_memory": ("workbench.memory", "release_memory"),
 }
 
 
