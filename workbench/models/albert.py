@@ -31,11 +31,11 @@ from torch import nn
 from ..errors import UnsupportedModelError
 from .base import PreTrainedModel
 from .config import Config
+from .encoder_heads import QuestionAnsweringForward, TokenClassificationForward
 from .hooks import HookPoint
-from .layers import (activation, attend, padding_mask, sequence_classification_loss, span_loss, token_loss,
+from .layers import (activation, attend, padding_mask, sequence_classification_loss, token_loss,
                      LayerRecord)
-from .outputs import (BaseModelOutput, MaskedLMOutput, QuestionAnsweringOutput, SequenceClassifierOutput,
-                      TokenClassifierOutput)
+from .outputs import (BaseModelOutput, MaskedLMOutput, SequenceClassifierOutput)
 from .registry import Family
 
 # transformers' AlbertConfig defaults (these are ALBERT-xxlarge's sizes).
@@ -275,7 +275,7 @@ class AlbertForSequenceClassification(AlbertHeadModel):
         return SequenceClassifierOutput(loss, logits, None, base.hidden_states, base.attentions)
 
 
-class AlbertForTokenClassification(AlbertHeadModel):
+class AlbertForTokenClassification(TokenClassificationForward, AlbertHeadModel):
     task, suffix = "token-classification", "ForTokenClassification"
 
     def __init__(self, config: Config):
@@ -284,31 +284,13 @@ class AlbertForTokenClassification(AlbertHeadModel):
         self.dropout = nn.Dropout(config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True, **unused):
-        base = self.encode(input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(base.last_hidden_state))  # [B, T, C]
-        loss = token_loss(logits, labels) if labels is not None else None
-        return TokenClassifierOutput(loss, logits, base.hidden_states, base.attentions)
 
-
-class AlbertForQuestionAnswering(AlbertHeadModel):
+class AlbertForQuestionAnswering(QuestionAnsweringForward, AlbertHeadModel):
     task, suffix = "question-answering", "ForQuestionAnswering"
 
     def __init__(self, config: Config):
         super().__init__(config)
         self.qa_outputs = nn.Linear(config.hidden_size, 2)  # start and end score per token (no dropout in ALBERT)
-
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                start_positions=None, end_positions=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True, **unused):
-        base = self.encode(input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states)
-        start_logits, end_logits = self.qa_outputs(base.last_hidden_state).unbind(-1)  # each [B, T]
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        return QuestionAnsweringOutput(loss, start_logits.contiguous(), end_logits.contiguous(),
-                                       base.hidden_states, base.attentions)
 
 
 HEADS = {

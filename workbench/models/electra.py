@@ -29,9 +29,9 @@ from .albert import AlbertEmbeddings
 from .base import PreTrainedModel
 from .bert import BertEncoder
 from .config import Config
-from .layers import activation, padding_mask, sequence_classification_loss, span_loss, token_loss
-from .outputs import (BaseModelOutput, MaskedLMOutput, ModelOutput, QuestionAnsweringOutput,
-                      SequenceClassifierOutput, TokenClassifierOutput)
+from .encoder_heads import QuestionAnsweringForward, TokenClassificationForward
+from .layers import activation, padding_mask, sequence_classification_loss, token_loss
+from .outputs import (BaseModelOutput, MaskedLMOutput, ModelOutput, SequenceClassifierOutput)
 from .registry import Family
 
 # transformers' ElectraConfig defaults (ELECTRA-small discriminator sizes).
@@ -209,7 +209,7 @@ class ElectraForSequenceClassification(ElectraHeadModel):
         return SequenceClassifierOutput(loss, logits, None, base.hidden_states, base.attentions)
 
 
-class ElectraForTokenClassification(ElectraHeadModel):
+class ElectraForTokenClassification(TokenClassificationForward, ElectraHeadModel):
     task, suffix = "token-classification", "ForTokenClassification"
 
     def __init__(self, config: Config):
@@ -217,31 +217,13 @@ class ElectraForTokenClassification(ElectraHeadModel):
         self.dropout = nn.Dropout(self.classifier_dropout())
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True, **unused):
-        base = self.encode(input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(base.last_hidden_state))  # [B, T, C]
-        loss = token_loss(logits, labels) if labels is not None else None
-        return TokenClassifierOutput(loss, logits, base.hidden_states, base.attentions)
 
-
-class ElectraForQuestionAnswering(ElectraHeadModel):
+class ElectraForQuestionAnswering(QuestionAnsweringForward, ElectraHeadModel):
     task, suffix = "question-answering", "ForQuestionAnswering"
 
     def __init__(self, config: Config):
         super().__init__(config)
         self.qa_outputs = nn.Linear(config.hidden_size, 2)  # start and end score per token (no dropout in ELECTRA)
-
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                start_positions=None, end_positions=None,
-                output_attentions=False, output_hidden_states=False, return_dict=True, **unused):
-        base = self.encode(input_ids, attention_mask, token_type_ids, position_ids, output_attentions, output_hidden_states)
-        start_logits, end_logits = self.qa_outputs(base.last_hidden_state).unbind(-1)  # each [B, T]
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        return QuestionAnsweringOutput(loss, start_logits.contiguous(), end_logits.contiguous(),
-                                       base.hidden_states, base.attentions)
 
 
 HEADS = {
