@@ -255,6 +255,24 @@ def test_dtype_is_applied_while_reading(tiny_files):
         assert torch.equal(tensor, tensors32[name].to(torch.bfloat16)), name
 
 
+def test_labels_give_a_gguf_decoder_a_fresh_classification_head(tiny_files):
+    """`labels=` works for a .gguf file as for a folder: named labels, a fresh head said in a warning, the base
+    weights as read."""
+    from workbench.models.base import FreshWeightsWarning
+
+    path, _ = tiny_files["q8_0"]
+    with pytest.warns(FreshWeightsWarning):
+        model = wb.load_model(path, task="text-classification", labels=["negative", "neutral", "positive"])
+    assert model.config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
+    assert model.config.label2id == {"negative": 0, "neutral": 1, "positive": 2}
+    _, tensors, _ = gguf_checkpoint(path)
+    state = model.state_dict()
+    assert state["score.weight"].shape[0] == 3
+    assert torch.equal(state["model.embed_tokens.weight"], tensors["model.embed_tokens.weight"])
+    logits = model(input_ids=torch.tensor([[5, 17, 42]])).logits
+    assert logits.shape == (1, 3)
+
+
 @needs_llama
 @pytest.mark.parametrize("scheme", ["f32-untied", "q4_1", "q6_k-untied", "qwen2-q8_0"])
 def test_tiny_model_logits_equal_transformers(tiny_files, scheme):

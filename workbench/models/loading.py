@@ -73,21 +73,25 @@ def load_model(
     if path.is_file() and path.suffix == ".gguf":
         from .gguf import load_gguf_model  # issue: decoders / GGUF
 
-        model = load_gguf_model(path, task=task, dtype=dtype)
+        model = load_gguf_model(path, task=task, dtype=dtype, labels=labels)
         model.name_or_path, model.checkpoint_path = str(name_or_path), path
         return model
-    config_dict = read_config(path)
-    if labels is not None:
-        config = Config(config_dict)
-        config.set_labels(labels)
-        config_dict = config.to_dict()
-    model = build_model(config_dict, task)
+    model = build_model(with_labels(read_config(path), labels), task)
     tensors, sources = read_state_dict(path)
     load_checkpoint_weights(model, tensors, sources, dtype=dtype, new_head=labels is not None)
     model.name_or_path = str(name_or_path)
     model.checkpoint_path = path
     model.generation_config = read_generation_config(path)
     return model.eval()
+
+
+def with_labels(config_dict: dict, labels: list[str] | dict[int, str] | int | None) -> dict:
+    """The config dict with new classification labels (names, an id->name dict or a count); as is for None."""
+    if labels is None:
+        return config_dict
+    config = Config(config_dict)
+    config.set_labels(labels)
+    return config.to_dict()
 
 
 def read_generation_config(folder: Path) -> dict:

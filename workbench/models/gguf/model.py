@@ -42,15 +42,16 @@ def generation_config_of(config: dict[str, Any]) -> dict[str, Any]:
     return {key: config[key] for key in ("bos_token_id", "eos_token_id", "pad_token_id") if key in config}
 
 
-def load_gguf_model(path: str | Path, task: str | None = None, dtype: torch.dtype = torch.float32):
+def load_gguf_model(path: str | Path, task: str | None = None, dtype: torch.dtype = torch.float32,
+                    labels: list[str] | dict[int, str] | int | None = None):
     """The model in a GGUF file, dequantized to `dtype` (default float32), with the head for `task`
-    (None: text-generation)."""
+    (None: text-generation); `labels` names a fresh classification head's labels, as in `wb.load_model`."""
     from ..base import load_checkpoint_weights
-    from ..loading import build_model
+    from ..loading import build_model, with_labels
 
     config, tensors, sources = gguf_checkpoint(path, dtype)
-    model = build_model(config, task)
-    load_checkpoint_weights(model, tensors, sources, dtype=dtype)
+    model = build_model(with_labels(config, labels), task)
+    load_checkpoint_weights(model, tensors, sources, dtype=dtype, new_head=labels is not None)
     del tensors  # the model holds the only references now
     model.generation_config = generation_config_of(config)
     model.name_or_path = str(path)
