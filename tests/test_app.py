@@ -319,3 +319,65 @@ def test_app_csv_upload_errors_are_shown(minilm):
     app.train_button.click()
     assert "no 'text' and no 'label' column" in app.errors.outputs[0]["text"]
     assert app.run_ is None
+
+
+# ---- linked view tabs: a token selected in one tab is selected in the others ------------------------------------
+
+def test_link_position_between_views_of_the_same_input(minilm):
+    text = "Tokens of 토큰 and 🙂. " + "More words to go past the attention's length. " * 12  # > 128 tokens
+    tokens = logic.make_view("tokens", minilm, text)  # the whole text, with [CLS] ... [SEP]
+    attention = logic.make_view("attention", minilm, text)  # cut to 128 tokens, [SEP] moved to 127
+    full, cut = tokens.tokenizations[0].pieces, attention.pieces
+    assert len(cut) == 128 < len(full)
+    assert [logic.link_position(tokens, i, attention, text) for i in range(127)] == list(range(127))
+    assert logic.link_position(tokens, len(full) - 1, attention, text) == 127  # [SEP]
+    assert logic.link_position(attention, 127, tokens, text) == len(full) - 1
+    assert logic.link_position(tokens, 127, attention, text) == -1  # cut off by truncation
+    unknown = next(i for i, p in enumerate(full) if p.covers == "🙂")
+    assert full[unknown].piece == "[UNK]" and logic.link_position(tokens, unknown, attention, text) == unknown
+    assert logic.link_position(tokens, 3, attention, "another input") == -1
+
+
+def test_app_links_the_selected_token_across_tabs(minilm):
+    app = wb.Workbench(MINILM, namespace={}, lang="en")
+    app.text.value = "The cat 고양이 sat on 🙂 mat."
+    tokens = app.show("tokens").widget()
+    attention = app.show("attention").widget()
+    assert tokens.selected == attention.selected == -1
+    cat = next(i for i, p in enumerate(tokens.view.tokenizations[0].pieces) if p.covers == "cat")
+    tokens.selected = cat  # as a click on the piece "cat" does
+    assert attention.selected == cat and attention.view.pieces[cat].covers == "cat"
+    attention.set_state({"selected": 0})  # a click on [CLS] in the head view, from the front end
+    assert tokens.selected == 0
+    attention.selected = -1  # a second click clears it everywhere
+    assert tokens.selected == -1 and app.last_error is None
+
+    tokens.selected = cat
+    fresh = app.show("attention").widget()  # a view made after the selection picks it up
+    assert fresh is not attention and fresh.selected == cat
+    attention.selected = 2  # the replaced widget no longer steers the tabs
+    assert tokens.selected == cat
+    app.run("A different input.", task="feature-extraction")  # the view is remade for the new input
+    assert app.views["attention"].widget().selected == -1
+    assert app.views["attention"].widget() is not fresh
+
+
+@pytest.mark.slow
+def test_app_links_logit_lens_generation_and_tokens_of_a_decoder():
+    app = wb.Workbench(SMOLLM, namespace={}, lang="en")
+    app.max_new_tokens.value = 3
+    app.text.value = "토큰 🙂 is"
+    lens = app.show("lens").widget()
+    tokens = app.show("tokens").widget()
+    generation = app.show("generation")
+    generation.wait(timeout=60)
+    generation = generation.widget()
+    prompt = generation.state["prompt"]
+    assert "".join(piece["label"] for piece in prompt) == "토큰 🙂 is"  # each character shown once
+    emoji = next(i for i, p in enumerate(lens.view.pieces) if "🙂" in p.covers)
+    lens.set_state({"selected": emoji})  # a click on the column of 🙂
+    assert tokens.selected == emoji and generation.selected == emoji
+    tokens.selected = 1  # the second byte of 토: SmolLM2 gives the syllable three tokens
+    assert lens.selected == 1 and generation.selected == 1
+    generation.selected = len(prompt) + 1  # a generated token: no other view has it
+    assert tokens.selected == -1 and lens.selected == -1 and app.last_error is None

@@ -13,7 +13,8 @@ import workbench as wb
 from workbench.views.attention import AttentionView, expand_attention, show_attention
 from workbench.generation import GenerationStep
 from workbench.views.generation import GenerationView, Step
-from workbench.views.tokens import Piece
+from workbench.views.linking import Anchor, map_position, map_positions, piece_anchors, view_anchors
+from workbench.views.tokens import Piece, TokensView, backend_of, describe_pieces, scheme_of, tokenize_for_view
 from workbench.widgets.attention import AttentionWidget
 from workbench.widgets.tokens import TokensWidget
 
@@ -113,3 +114,116 @@ def test_widget_files_hold_wiring_only():
         source = path.read_text()
         assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "eval(" not in source, path.name
         assert not re.search(r"https?://|import\s*\(|^import ", source, re.M), path.name
+
+
+# ---- the selected token: linking views by the characters of the input -------------------------------------------
+
+LINK_TEXTS = ["Tokenizers split 토큰 and 🙂 too.", "[SEP] <|im_start|> user 한국어 🙂🙂 <b>", "a  b\tc\n\nd"]
+
+
+@pytest.fixture(scope="module")
+def minilm_tokenizer(minilm_dir):
+    return wb.load_tokenizer(minilm_dir)
+
+
+@pytest.fixture(scope="module")
+def smollm_tokenizer(smollm_gguf):
+    return wb.load_tokenizer(smollm_gguf)
+
+
+@pytest.mark.parametrize("which", ["minilm", "smollm"])
+@pytest.mark.parametrize("text", LINK_TEXTS)
+def test_the_same_encoding_maps_every_position_to_itself(which, text, request):
+    tokenizer = request.getfixturevalue(f"{which}_tokenizer")
+    anchors = piece_anchors(tokenize_for_view(tokenizer, text).pieces, [text])
+    assert None not in anchors
+    # the bytes of one character share a span: their rank keeps them apart (else all would map to the first)
+    assert map_positions(anchors, anchors) == list(range(len(anchors)))
+
+
+def test_truncation_keeps_positions_and_finds_the_moved_sep(minilm_tokenizer):
+    text = LINK_TEXTS[0]
+    full = piece_anchors(tokenize_for_view(minilm_tokenizer, text).pieces, [text])  # as the Tokens view
+    batch = minilm_tokenizer(text, truncation=True, max_length=6)  # as Attention / Logit lens, cut short
+    cut = piece_anchors(describe_pieces(batch.encodings[0], [text], scheme_of(backend_of(minilm_tokenizer))), [text])
+    assert len(cut) == 6 < len(full)
+    assert [map_position(i, full, cut) for i in range(5)] == [0, 1, 2, 3, 4]
+    assert map_position(len(full) - 1, full, cut) == 5  # [SEP]: last in both, at another position
+    assert map_position(5, cut, full) == len(full) - 1
+    assert map_position(6, full, cut) == -1  # cut off: no counterpart
+    assert map_position(-1, full, cut) == -1 and map_position(len(full), full, cut) == -1
+
+
+def test_two_tokenizers_link_by_characters(minilm_tokenizer, smollm_tokenizer):
+    text = "Hi 토큰 🙂 <|im_start|> [SEP] x"
+    bert = tokenize_for_view(minilm_tokenizer, text).pieces
+    smol = tokenize_for_view(smollm_tokenizer, text).pieces
+    to_smol = map_positions(piece_anchors(bert, [text]), piece_anchors(smol, [text]))
+    to_bert = map_positions(piece_anchors(smol, [text]), piece_anchors(bert, [text]))
+    for source, targets, mapped in ((bert, smol, to_smol), (smol, bert, to_bert)):
+        for piece, position in zip(source, mapped):
+            if piece.special:  # [CLS] / [SEP] added by BERT: SmolLM2 adds none
+                assert position == -1
+            elif position >= 0:  # the counterpart covers some of the same characters
+                other = targets[position]
+                assert max(piece.start, other.start) < min(piece.end, other.end), (piece.piece, other.piece)
+    bert_at = {p.covers: i for i, p in enumerate(bert) if not p.special}
+    smol_at = {p.covers: i for i, p in enumerate(smol)}
+    assert to_bert[smol_at[" 🙂"]] == bert_at["🙂"]  # SmolLM2's emoji token -> BERT's [UNK] for it
+    assert bert[bert_at["🙂"]].piece == "[UNK]" and to_smol[bert_at["🙂"]] == smol_at[" 🙂"]
+    lone_space = [i for i, p in enumerate(smol) if p.covers == " " and p.start == text.index("🙂") + 1]
+    assert lone_space and to_bert[lone_space[0]] == -1  # BERT has no token for that space
+    typed = [i for i, p in enumerate(bert) if p.covers == "[SEP]"]  # typed in the text: a text token, not the added one
+    # ... maps to the SmolLM2 piece sharing most characters with it: " [" shares 1, "SE" 2, "P" 1
+    assert len(typed) == 1 and smol[to_smol[typed[0]]].covers == "SE"
+    # BERT's two jamo of 토 -> SmolLM2's pieces that hold the bytes of 토 (rank by rank where the spans are equal)
+    jamo = [i for i, p in enumerate(bert) if p.covers == "토"]
+    assert len(jamo) == 2 and [smol[to_smol[i]].covers for i in jamo] == ["토", "토"]
+    assert to_smol[jamo[0]] != to_smol[jamo[1]]
+
+
+def test_a_token_of_another_text_or_a_generated_one_has_no_anchor(minilm_tokenizer):
+    pieces_of = tokenize_for_view(minilm_tokenizer, "a cat sat").pieces
+    assert piece_anchors(pieces_of, ["a dog sat"])[2] is None  # "cat" is not at 2..5 of the other text
+    assert piece_anchors(pieces_of, ["a dog sat"])[1] == Anchor(0, 0, 1, None, 0)
+    view = GenerationView(pieces_of, str, steps=[Step(5, "!", 0.0)])
+    anchors = view_anchors(view, ["a cat sat"])
+    assert len(anchors) == len(pieces_of) + 1 and anchors[-1] is None
+    assert map_position(len(pieces_of), anchors, anchors) == -1
+
+
+def test_every_view_widget_has_a_checked_selected_trait(minilm_dir):
+    view = wb.show_tokens("a cat sat", tokenizer=minilm_dir)  # [CLS] a cat sat [SEP]
+    widget = view.widget()
+    assert widget.selected == -1 and widget.get_state()["selected"] == -1
+    messages = recorded(widget)
+    widget.selected = 2
+    assert [data["state"] for data, _ in messages] == [{"selected": 2}]  # synced to the front end
+    widget.set_state({"selected": 4})  # a click in the front end
+    assert widget.selected == 4
+    with pytest.raises(traitlets.TraitError, match="use -1 \\(none\\) or a position from 0 to 4"):
+        widget.selected = 5
+    widget.set_state({"text": "a dog"})  # new text: the old position means nothing there
+    assert widget.selected == -1
+    generation = GenerationView(pieces(2), str).widget()
+    with pytest.raises(traitlets.TraitError):
+        generation.selected = 2
+    generation.view.steps.append(Step(1, "x", 0.0))  # a generated token is a position too
+    generation.selected = 2
+    attention = AttentionView(pieces(3), np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32), [0]).widget()
+    attention.selected = 1
+    assert attention.get_state()["selected"] == 1
+
+
+def test_tokens_of_a_second_tokenizer_point_at_the_first_row(minilm_tokenizer, smollm_tokenizer):
+    text = "Hi 토큰 🙂"
+    view = TokensView(text, [minilm_tokenizer, smollm_tokenizer], ["MiniLM", "SmolLM2"])
+    state = view.traits()["state"]
+    assert "first_row" not in state["tokenizations"][0]
+    first_row = state["tokenizations"][1]["first_row"]
+    bert, smol = view.tokenizations[0].pieces, view.tokenizations[1].pieces
+    assert len(first_row) == len(smol)
+    for piece, position in zip(smol, first_row):
+        assert position == -1 or set(piece.covers.strip()) & set(bert[position].covers)
+    emoji = next(i for i, p in enumerate(smol) if "🙂" in p.covers)
+    assert bert[first_row[emoji]].piece == "[UNK]"

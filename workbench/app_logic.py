@@ -7,7 +7,8 @@
 - the model picker over `wb.catalog()`: filters, labels, a description card;
 - loading a checkpoint with progress steps (`load_checkpoint`) and the tasks the loaded model supports;
 - running a task through `wb.pipeline` and turning its output into a table and a chart (`run_task`);
-- the views fed by the same input (`make_view`);
+- the views fed by the same input (`make_view`), and which token of one is the selected token of another
+  (`link_position`, by character offsets in the input: `workbench.views.linking`);
 - training data for the Train tab (packaged BBC News, an uploaded CSV, a DataFrame variable) and the run.
 """
 from __future__ import annotations
@@ -656,6 +657,30 @@ def make_view(kind: str, loaded: Loaded, text: str, *, max_new_tokens: int = 20,
 
         return show_logit_lens(text, model=loaded.model, tokenizer=loaded.tokenizer, max_length=max_length)
     raise WorkbenchError(f"Unknown view {kind!r}; use one of {', '.join(VIEW_KINDS)}.")
+
+
+# ---- linked views: selecting a token in one tab selects it in the others -------------------------------------
+
+def selected_anchor(view, position: int, text: str):
+    """The token at `position` of a view, described in terms of the input `text` (a `views.linking.Anchor`);
+    None for no selection (-1), a generated token, or a token of some other text."""
+    from .views.linking import view_anchors
+
+    anchors = view_anchors(view, [text])
+    return anchors[position] if 0 <= position < len(anchors) else None
+
+
+def linked_position(anchor, view, text: str) -> int:
+    """The position of the token `anchor` describes in a view of the same input `text`; -1 when it has none."""
+    from .views.linking import find_position, view_anchors
+
+    return find_position(anchor, view_anchors(view, [text]))
+
+
+def link_position(source, position: int, target, text: str) -> int:
+    """The position in view `target` of the token at `position` in view `source`, both made for `text`; -1 when
+    `target` has no such token (a generated token, a token cut off by truncation, a lone space)."""
+    return linked_position(selected_anchor(source, position, text), target, text)
 
 
 # ---- training ----------------------------------------------------------------------------------------------

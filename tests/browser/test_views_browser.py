@@ -170,6 +170,12 @@ def test_logit_lens_page(watched, tmp_path, smollm_tokenizer):
     assert "<img" in headers or "<" in "".join(headers)
     page.locator(".wb-lens-table td").first.click()
     assert "position 0" in page.locator(".wb-lens .wb-note").text_content()
+    page.locator(".wb-lens-token").nth(1).click()  # a column: marked, and the top-k of each of its cells listed
+    assert page.locator(".wb-lens-table td.wb-selected").count() == 3
+    assert page.locator(".wb-lens-column tr").count() == 3
+    assert page.locator(".wb-lens-column tr").first.locator("td").count() >= 3  # top_k=3 (+ the actual token)
+    page.locator(".wb-lens-token").nth(1).click()  # again: cleared
+    assert page.locator(".wb-lens-table .wb-selected").count() == 0 and page.locator(".wb-lens-column tr").count() == 0
     assert page.locator(".wb-page-title").text_content() == f"Logit lens: {HOSTILE}"
     watched.assert_clean(path)
 
@@ -196,5 +202,61 @@ def test_generation_page(watched, tmp_path, smollm_tokenizer):
     assert [t for t in shown if t.startswith("<0x")] and shown[-1] == HOSTILE
     page.locator(".wb-gen-token").last.click()
     assert page.locator(".wb-alternatives td").first.text_content() == token_label(backend, scheme, 30)
+    assert page.locator(".wb-generation").get_attribute("data-selected") == str(len(pieces) + len(steps) - 1)
+    page.locator(".wb-gen-prompt").first.click()  # a prompt token: given, so no probability
+    assert page.locator(".wb-gen-prompt.wb-selected").count() == 1 and page.locator(".wb-alternatives td").count() == 0
+    assert "given in the prompt" in page.locator(".wb-alternatives caption").text_content()
+    page.locator(".wb-gen-prompt").first.click()
+    assert page.locator(".wb-generation .wb-selected").count() == 0
     watched.assert_clean(path)
     watched.screenshot("generation.png")
+
+
+def test_clicking_a_token_keeps_only_its_attention_lines(watched, tmp_path, minilm):
+    """No kernel behind an exported page: the selection lives in the page (standaloneModel)."""
+    model, bert = minilm
+    view = show_attention(f"The cat sat on the mat. {KOREAN}", model=model, tokenizer=bert)
+    path = view.save(tmp_path / "attention-selected.html")
+    page = watched.open(path)
+    canvas = page.locator(".wb-att-canvas")
+    every_line = int(canvas.get_attribute("data-lines"))
+    everything = page.evaluate(PAINTED, ".wb-att-canvas")
+    page.locator(".wb-att-left .wb-att-token").nth(2).click()  # "cat": only its lines stay, after the mouse leaves
+    page.mouse.move(900, 700)
+    assert page.locator(".wb-attention").get_attribute("data-selected") == "2"
+    assert page.locator(".wb-att-token.wb-selected").all_text_contents() == ["cat", "cat"]  # both columns
+    its_lines = int(canvas.get_attribute("data-lines"))
+    assert 0 < its_lines <= 12 * len(view.pieces) < every_line  # at most one line per head and key
+    assert 0 < page.evaluate(PAINTED, ".wb-att-canvas") < everything
+    assert "cat" in page.locator(".wb-attention .wb-selection").text_content()
+    watched.screenshot("attention-selected.png")
+    page.locator(".wb-controls select").first.select_option("model")  # the model view marks its row in red
+    red = page.evaluate("""() => [...document.querySelectorAll('.wb-thumb')].filter(c => {
+        const y = Math.floor(2 * c.height / %d), px = c.getContext('2d').getImageData(0, y, 1, 1).data;
+        return px[0] > px[1] + 40; }).length""" % len(view.pieces))
+    assert red == 6 * 12
+    page.locator(".wb-controls select").first.select_option("head")
+    page.locator(".wb-att-right .wb-att-token").nth(2).click()  # the selected token again: cleared
+    page.mouse.move(900, 700)
+    assert page.locator(".wb-att-token.wb-selected").count() == 0
+    assert int(canvas.get_attribute("data-lines")) == every_line
+    watched.assert_clean(path)
+
+
+def test_clicking_a_piece_selects_it_in_every_tokenizer_row(watched, tmp_path, minilm, smollm_tokenizer):
+    _, bert = minilm
+    text = "Hi 토큰 🙂"
+    tokens = TokensView(text, [bert, smollm_tokenizer], ["MiniLM", "SmolLM2"])
+    path = tokens.save(tmp_path / "tokens-selected.html")
+    page = watched.open(path)
+    rows = page.locator(".wb-tokenization")
+    rows.nth(1).locator(".wb-piece", has_text="🙂").click()  # SmolLM2's emoji selects MiniLM's [UNK] for it
+    unknown = next(p.index for p in tokens.tokenizations[0].pieces if p.piece == "[UNK]")
+    assert page.locator(".wb-tokens").get_attribute("data-selected") == str(unknown)
+    assert rows.nth(0).locator(".wb-piece.wb-selected .wb-piece-label").all_text_contents() == ["[UNK]"]
+    assert rows.nth(1).locator(".wb-piece.wb-selected").count() == 1
+    assert "[UNK]" in page.locator(".wb-selection").text_content()
+    watched.screenshot("tokens-selected.png")
+    rows.nth(0).locator(".wb-piece.wb-selected").click()
+    assert page.locator(".wb-piece.wb-selected").count() == 0
+    watched.assert_clean(path)

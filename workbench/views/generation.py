@@ -103,7 +103,8 @@ class GenerationView(View):
         steps = list(self.steps)
         return {"state": {
             "name": self.name, "done": self.done, "error": self.error,
-            "prompt": [{"label": p.piece if p.special else p.covers, "special": p.special} for p in self.prompt_pieces],
+            "prompt": [{"label": label, "special": p.special} for p, label in zip(self.prompt_pieces,
+                                                                                   prompt_labels(self.prompt_pieces))],
             "steps": [{"id": s.token_id, "text": s.text if s.text else self.label(s.token_id),
                        "token": self.label(s.token_id), "prob": round(math.exp(s.logprob), 5),
                        "alternatives": [[self.label(t), round(math.exp(lp), 5), t == s.token_id]
@@ -130,6 +131,22 @@ class GenerationView(View):
     def __repr__(self) -> str:
         state = "done" if self.done else "running"
         return f"<GenerationView {self.name}: {len(self.steps)} tokens, {state}>"
+
+
+def prompt_labels(pieces: list[Piece]) -> list[str]:
+    """What each prompt piece adds to the prompt as it is read: the characters of its span not shown yet
+    (pieces that share a character, like the bytes of a Hangul syllable, show it once, on the first of them,
+    and the others show ""), or the vocabulary entry of a special token. The non-special labels join up to the
+    prompt text."""
+    labels, shown = [], {}  # shown: sequence -> characters already shown
+    for piece in pieces:
+        if piece.special:
+            labels.append(piece.piece)
+            continue
+        done = shown.get(piece.sequence, 0)
+        labels.append(piece.covers[max(0, done - piece.start):])
+        shown[piece.sequence] = max(done, piece.end)
+    return labels
 
 
 def labeller(backend, scheme: Scheme) -> Callable[[int], str]:

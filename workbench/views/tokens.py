@@ -347,9 +347,15 @@ class TokensView(View):
         return TokensView(text, self.tokenizers, self.names, text_pair, self.add_special_tokens)
 
     def traits(self) -> dict[str, Any]:
+        from .linking import map_positions, piece_anchors
+
+        tokenizations = [t.to_json() for t in self.tokenizations]
+        first = piece_anchors(self.tokenizations[0].pieces) if self.tokenizations else []
+        for shown, tokenization in zip(tokenizations[1:], self.tokenizations[1:]):
+            # for each piece, the position in the first row over the same characters (what a click selects)
+            shown["first_row"] = map_positions(piece_anchors(tokenization.pieces), first)
         return {"text": self.text, "state": {
-            "text": self.text, "text_pair": self.text_pair,
-            "tokenizations": [t.to_json() for t in self.tokenizations]}}
+            "text": self.text, "text_pair": self.text_pair, "tokenizations": tokenizations}}
 
     def to_dataframe(self):
         """One row per token: tokenizer, piece, id, start, end, label, special, word, sequence."""

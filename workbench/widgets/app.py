@@ -5,9 +5,12 @@ fine-tune — as one ipywidgets layout. Wiring only: everything it does is a fun
     app = wb.Workbench(model="sentence-transformers/all-MiniLM-L6-v2", lang="ko")
     app                                       # last in a cell: the app
     app.load(name); app.run(text); app.show("attention")   # the same from code
+    app.views["tokens"].widget().selected = 3   # select a token: the other view tabs select the same token
     app.run_                                  # the last fine-tuning Run (history, metrics, save)
 
 Every callback reports its errors in the app's error area (errors raised in widget callbacks are otherwise lost).
+The view tabs are linked kernel-side (so also in Voila): a token selected in one is selected in the others, found
+there by its characters in the input (`app_logic.link_position`), since the views number their tokens differently.
 """
 from __future__ import annotations
 
@@ -52,6 +55,8 @@ class Workbench(widgets.VBox):
         self.result: logic.TaskResult | None = None
         self.views: dict[str, object] = {}  # kind -> the view shown in its tab
         self._view_input: dict[str, str] = {}  # kind -> the input the shown view was made for
+        self.selection = None  # (anchor, input): the token selected in a view tab, linked across the tabs
+        self._linking = False  # True while the app itself sets `selected` on the views
         self.run_ = None  # the last fine-tuning Run
         self.comparison = None  # its before/after table
         self.last_error: BaseException | None = None
@@ -205,6 +210,7 @@ class Workbench(widgets.VBox):
             box.children = [widgets.HTML(html.escape(self.t["press_run"]))]
         self.views.clear()
         self._view_input.clear()
+        self.selection = None
         self._task_changed()
         self._train_model_note()
         return self.loaded
@@ -282,8 +288,40 @@ class Workbench(widgets.VBox):
             raise
         self.views[kind] = view
         self._view_input[kind] = self.text.value
-        box.children = [view.widget()]
+        widget = view.widget()
+        box.children = [widget]
+        widget.observe(functools.partial(self._token_selected, kind), names="selected")
+        self._select_linked(kind)  # a view made after a selection shows it too
         return view
+
+    # ---- linked views: a token selected in one tab is selected in every tab ------------------------------------
+    def _view_widget(self, kind: str):
+        view = self.views.get(kind)
+        return view.widget() if view is not None else None
+
+    @_ui
+    def _token_selected(self, kind: str, change) -> None:
+        """Observer of each view widget's `selected`: remember the token, select it in the other tabs."""
+        if self._linking or change["owner"] is not self._view_widget(kind):
+            return  # the app's own update, or a view that a newer one replaced
+        text = self._view_input.get(kind, "")
+        self.selection = (logic.selected_anchor(change["owner"].view, change["new"], text), text)
+        for other in self.views:
+            if other != kind:
+                self._select_linked(other)
+
+    def _select_linked(self, kind: str) -> None:
+        """Set `selected` of one tab's view to the remembered token (-1: none there, or another input)."""
+        widget = self._view_widget(kind)
+        if widget is None:
+            return
+        anchor, text = self.selection or (None, None)
+        position = logic.linked_position(anchor, widget.view, text) if text == self._view_input.get(kind) else -1
+        self._linking = True
+        try:
+            widget.selected = position
+        finally:
+            self._linking = False
 
     # ---- training ---------------------------------------------------------------------------------------------
     def _train_tab(self) -> widgets.Widget:

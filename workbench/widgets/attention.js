@@ -1,6 +1,9 @@
 // Attention view. Traits: state {tokens, layers, n_heads, n_tokens, floor, pair, name}, weights (bytes, see
 // workbench/views/attention.py: counts uint16 [L*H*T], keys uint16 [N], values uint8 [N]),
-// layer, heads, threshold, mode ("head" | "model"), direction ("all", "AB", "BA", "AA", "BB").
+// layer, heads, threshold, mode ("head" | "model"), direction ("all", "AB", "BA", "AA", "BB"), selected (a token
+// position or -1). A selected token keeps only its own lines in the head view (what it attends to, as a hover
+// does) and its row is marked in every thumbnail of the model view. For tests the canvas exposes
+// `data-lines`, the number of lines it drew.
 
 const ROW = 18; // pixels per token row in the head view
 
@@ -79,7 +82,9 @@ function render({ model, el }) {
     const cell = node("div", "wb-att-token", token.label === "" ? "␣" : token.label);
     if (token.special) cell.classList.add("wb-special");
     if (token.sequence === 1) cell.classList.add("wb-second");
-    cell.title = `${index}: ${token.piece} (id ${token.id})`;
+    cell.title = `${index}: ${token.piece} (id ${token.id}); click to keep only its lines`;
+    cell.dataset.position = String(index);
+    cell.addEventListener("click", () => toggleSelected(model, index));
     cell.addEventListener("mouseenter", () => { focus = { side, index }; drawLines(); });
     cell.addEventListener("mouseleave", () => { focus = null; drawLines(); });
     return cell;
@@ -91,8 +96,29 @@ function render({ model, el }) {
   // ---- model view: a grid of heatmap thumbnails, click to zoom into the head view ----
   const modelView = node("div", "wb-model-grid");
   root.appendChild(modelView);
-  const legend = node("div", "wb-note", "Left column: the token that attends (query); right: the tokens it attends to (keys). Hover a token to see only its links.");
+  const legend = node("div", "wb-note", "Left column: the token that attends (query); right: the tokens it attends to (keys). Hover a token to see only its links; click it to keep them.");
   root.appendChild(legend);
+  const selection = node("div", "wb-selection");
+  root.appendChild(selection);
+
+  // the token whose lines are shown: the hovered one, else the selected one (as the query, left side)
+  function lineFilter() {
+    if (focus) return focus;
+    const position = selectedOf(model);
+    return position >= 0 && position < T ? { side: "left", index: position } : null;
+  }
+
+  function showSelection() {
+    const position = selectedOf(model);
+    root.dataset.selected = String(position);
+    for (const column of [left, right]) {
+      for (const cell of column.children) cell.classList.toggle("wb-selected", Number(cell.dataset.position) === position);
+    }
+    const token = position >= 0 ? tokens[position] : null;
+    selection.textContent = !token ? ""
+      : model.get("mode") === "model" ? `selected token ${position} "${token.label}": its row (what it attends to) is marked red in every head`
+      : `selected token ${position} "${token.label}": only its lines are drawn (click it again to show all)`;
+  }
 
   function allowed(query, key) {
     const direction = model.get("direction") || "all";
@@ -113,25 +139,29 @@ function render({ model, el }) {
     for (const cell of left.children) cell.classList.remove("wb-focus");
     for (const cell of right.children) cell.classList.remove("wb-focus");
     if (focus) (focus.side === "left" ? left : right).children[focus.index].classList.add("wb-focus");
+    const only = lineFilter();
+    let drawn = 0;
     for (const h of heads) {
       ctx.strokeStyle = HEAD_COLOURS[h % HEAD_COLOURS.length];
       for (let q = 0; q < T; q++) {
-        if (focus && focus.side === "left" && focus.index !== q) continue;
+        if (only && only.side === "left" && only.index !== q) continue;
         const r = rowOf(layerIndex, h, q);
         for (let i = packed.starts[r]; i < packed.starts[r + 1]; i++) {
           const value = packed.values[i], k = packed.keys[i];
           if (value < minimum) continue;
-          if (focus && focus.side === "right" && focus.index !== k) continue;
+          if (only && only.side === "right" && only.index !== k) continue;
           if (!allowed(q, k)) continue;
           ctx.globalAlpha = Math.min(1, value / 255 / Math.max(1, heads.length / 3));
           ctx.beginPath();
           ctx.moveTo(0, q * ROW + ROW / 2);
           ctx.lineTo(width, k * ROW + ROW / 2);
           ctx.stroke();
+          drawn++;
         }
       }
     }
     ctx.globalAlpha = 1;
+    canvas.dataset.lines = String(drawn);
   }
 
   function drawGrid() {
@@ -141,6 +171,8 @@ function render({ model, el }) {
     modelView.appendChild(node("span", "wb-grid-label", ""));
     for (let h = 0; h < H; h++) modelView.appendChild(node("span", "wb-grid-label", `head ${h}`));
     const threshold = Number(model.get("threshold")) || 0;
+    const position = selectedOf(model);
+    const markedRow = position >= 0 && position < T ? Math.floor(position * size / T) : -1;
     layers.forEach((layer, layerIndex) => {
       modelView.appendChild(node("span", "wb-grid-label", `layer ${layer}`));
       for (let h = 0; h < H; h++) {
@@ -171,6 +203,11 @@ function render({ model, el }) {
           image.data[4 * p + 3] = 255;
         }
         thumb.getContext("2d").putImageData(image, 0, 0);
+        if (markedRow >= 0) { // the selected token's row: what it attends to in this head
+          const context = thumb.getContext("2d");
+          context.fillStyle = "rgba(220, 38, 38, 0.45)";
+          context.fillRect(0, markedRow, size, 1);
+        }
         thumb.addEventListener("click", () => {
           model.set("layer", layer);
           model.set("heads", [h]);
@@ -191,9 +228,10 @@ function render({ model, el }) {
     modeSelect.value = mode;
     const on = new Set(model.get("heads") || []);
     for (const chip of chips.children) chip.classList.toggle("wb-on", on.has(Number(chip.dataset.head)));
+    showSelection();
     if (mode === "head") drawLines(); else drawGrid();
   }
-  for (const name of ["layer", "heads", "threshold", "mode", "direction"]) model.on("change:" + name, update);
+  for (const name of ["layer", "heads", "threshold", "mode", "direction", "selected"]) model.on("change:" + name, update);
   update();
 }
 

@@ -53,6 +53,17 @@ function setTrait(model, key, value) {
   model.save_changes();
 }
 
+// The selected token (trait `selected`): a position in the view's token sequence; -1 or missing = none.
+function selectedOf(model) {
+  const value = model.get("selected");
+  return Number.isInteger(value) ? value : -1;
+}
+
+// A click on a token selects it; a click on the token already selected clears the selection.
+function toggleSelected(model, position) {
+  setTrait(model, "selected", selectedOf(model) === position ? -1 : position);
+}
+
 // Probability 0..1 -> background colour from pale red (unlikely) to green (likely).
 function probabilityColour(p) {
   const x = Math.max(0, Math.min(1, Number(p) || 0));

@@ -1,6 +1,8 @@
-// Generation view: the prompt (grey), then each generated token coloured by its probability; click a token
-// for its top-k alternatives. state = {name, done, error, prompt: [{label, special}],
+// Generation view: the prompt (grey), then each generated token coloured by its probability; click a token to
+// select it: a generated token shows its probability and top-k alternatives, a prompt token says it was given.
+// state = {name, done, error, prompt: [{label, special}] (label: the characters the token adds, "" for none),
 // steps: [{id, text, token, prob, alternatives: [[label, prob, chosen]...]}]} (grows while streaming).
+// `selected` numbers the prompt tokens first, then the generated ones: position = prompt.length + step.
 
 function render({ model, el }) {
   const root = node("div", "wb-view wb-generation");
@@ -9,7 +11,6 @@ function render({ model, el }) {
   const text = node("div", "wb-gen-text");
   const table = node("table", "wb-alternatives");
   root.append(status, text, table);
-  let selected = null;
 
   function showAlternatives(step, index) {
     table.replaceChildren();
@@ -29,22 +30,46 @@ function render({ model, el }) {
     }
   }
 
+  function showPromptToken(piece, position) {
+    const what = piece.label === "" ? "(more bytes of the character before)" : `"${piece.label}"`;
+    table.replaceChildren(node("caption", "wb-note",
+      `prompt token ${position} ${what}: given in the prompt, not generated, so it has no probability here`));
+  }
+
   function draw() {
     const state = model.get("state");
+    const selected = selectedOf(model);
+    root.dataset.selected = String(selected);
     status.textContent = state.error ? `stopped: ${state.error}` : state.done ? `${state.steps.length} tokens` : `generating… ${state.steps.length} tokens`;
     text.replaceChildren();
-    for (const piece of state.prompt) text.appendChild(node("span", "wb-gen-prompt", piece.special ? "" : piece.label));
+    state.prompt.forEach((piece, position) => {
+      // a special token shows its name; a token that adds no new character (the 2nd byte of a syllable) a thin box
+      const span = node("span", "wb-gen-prompt", piece.label);
+      if (piece.special) span.classList.add("wb-gen-special");
+      if (piece.label === "") span.classList.add("wb-gen-part");
+      span.dataset.position = String(position);
+      span.title = piece.label === "" ? `prompt token ${position}: more bytes of the character before` : `prompt token ${position}`;
+      if (position === selected) span.classList.add("wb-selected");
+      span.addEventListener("click", () => toggleSelected(model, position));
+      text.appendChild(span);
+    });
     state.steps.forEach((step, index) => {
+      const position = state.prompt.length + index;
       const span = node("span", "wb-gen-token", step.text);
       span.style.background = probabilityColour(step.prob);
       span.title = `${step.token}: ${(100 * step.prob).toFixed(1)}%\n` + step.alternatives.map(([label, p]) => `${(100 * p).toFixed(1).padStart(5)}%  ${label}`).join("\n");
-      if (index === selected) span.classList.add("wb-selected");
-      span.addEventListener("click", () => { selected = index; draw(); });
+      span.dataset.position = String(position);
+      if (position === selected) span.classList.add("wb-selected");
+      span.addEventListener("click", () => toggleSelected(model, position));
       text.appendChild(span);
     });
-    if (selected !== null && state.steps[selected]) showAlternatives(state.steps[selected], selected);
+    const step = state.steps[selected - state.prompt.length];
+    if (selected >= 0 && selected < state.prompt.length) showPromptToken(state.prompt[selected], selected);
+    else if (selected >= 0 && step) showAlternatives(step, selected - state.prompt.length);
+    else table.replaceChildren();
   }
   model.on("change:state", draw);
+  model.on("change:selected", draw);
   draw();
 }
 

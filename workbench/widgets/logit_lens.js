@@ -1,19 +1,32 @@
 // Logit lens: a table of layers x positions; each cell is the layer's top prediction, coloured by its
-// probability, bold when it is the actual next (decoders) or actual (masked LMs) token; click for the top-k.
+// probability, bold when it is the actual next (decoders) or actual (masked LMs) token. Click a column header
+// (or a cell) to select that position: its column is marked and the top-k of each of its cells is listed below.
 // state = {name, tokens: [{label, id, special}], rows: [{name, cells: [{top: [[id, p]...], target}]}],
-//          next_token, targets: [id or -1], vocabulary: {id: label}}
+//          next_token, targets: [id or -1], vocabulary: {id: label}};  selected = a position or -1
 
 function render({ model, el }) {
   const root = node("div", "wb-view wb-lens");
   el.appendChild(root);
   const detail = node("div", "wb-note");
+  const column = node("table", "wb-lens-column");
+
   function draw() {
     const state = model.get("state");
+    const selected = selectedOf(model);
+    root.dataset.selected = String(selected);
     const word = (id) => state.vocabulary[String(id)] ?? `<id ${id}>`;
+    const percent = (p) => `${(100 * p).toFixed(1)}%`;
     const table = node("table", "wb-lens-table");
     const head = node("tr");
     head.appendChild(node("th", null, state.next_token ? "layer \\ after" : "layer \\ token"));
-    state.tokens.forEach((token) => head.appendChild(node("th", token.special ? "wb-special" : null, token.label)));
+    state.tokens.forEach((token, position) => {
+      const th = node("th", token.special ? "wb-special wb-lens-token" : "wb-lens-token", token.label);
+      th.dataset.position = String(position);
+      th.title = `position ${position}: click to list the top predictions of this column`;
+      if (position === selected) th.classList.add("wb-selected");
+      th.addEventListener("click", () => toggleSelected(model, position));
+      head.appendChild(th);
+    });
     table.appendChild(head);
     state.rows.forEach((row) => {
       const tr = node("tr");
@@ -23,20 +36,44 @@ function render({ model, el }) {
         const td = node("td", null, word(topId));
         td.style.background = probabilityColour(topP);
         if (topId === state.targets[position]) td.classList.add("wb-match");
-        const lines = cell.top.map(([id, p]) => `${(100 * p).toFixed(1).padStart(5)}%  ${word(id)}`);
+        if (position === selected) td.classList.add("wb-selected");
+        const lines = cell.top.map(([id, p]) => `${percent(p).padStart(6)}  ${word(id)}`);
         if (cell.target !== null) lines.push(`actual ${state.next_token ? "next " : ""}token "${word(state.targets[position])}": ${(100 * cell.target).toFixed(2)}%`);
         td.title = `${row.name}, position ${position}\n` + lines.join("\n");
-        td.addEventListener("click", () => { detail.textContent = td.title; });
+        td.addEventListener("click", () => setTrait(model, "selected", position));
         tr.appendChild(td);
       });
       table.appendChild(tr);
     });
-    root.replaceChildren(table, detail);
-    detail.textContent = state.next_token
-      ? "Each column: what the model, stopped after that layer, predicts as the token after the input token on top. Bold: the actual next token. Click a cell for the top-k."
-      : "Each column: what the model, stopped after that layer, predicts for that position. Bold: the actual token. Click a cell for the top-k.";
+
+    // the selected column, one row per layer: its top-k predictions and the actual token's probability
+    column.replaceChildren();
+    const token = state.tokens[selected];
+    if (token) {
+      const target = state.targets[selected];
+      detail.textContent = `position ${selected} ("${token.label}"): what each layer predicts ${state.next_token ? "as the next token" : "for it"}` +
+        (target >= 0 ? `; actual: "${word(target)}"` : "") + ". Click the column header again to clear.";
+      state.rows.forEach((row) => {
+        const tr = node("tr");
+        tr.appendChild(node("th", null, row.name));
+        const cell = row.cells[selected];
+        for (const [id, p] of cell.top) {
+          const td = node("td", id === target ? "wb-match" : null, `${word(id)} ${percent(p)}`);
+          td.style.background = probabilityColour(p);
+          tr.appendChild(td);
+        }
+        if (cell.target !== null) tr.appendChild(node("td", "wb-lens-target", `actual ${(100 * cell.target).toFixed(2)}%`));
+        column.appendChild(tr);
+      });
+    } else {
+      detail.textContent = state.next_token
+        ? "Each column: what the model, stopped after that layer, predicts as the token after the input token on top. Bold: the actual next token. Click a column for its top-k."
+        : "Each column: what the model, stopped after that layer, predicts for that position. Bold: the actual token. Click a column for its top-k.";
+    }
+    root.replaceChildren(table, detail, column);
   }
   model.on("change:state", draw);
+  model.on("change:selected", draw);
   draw();
 }
 

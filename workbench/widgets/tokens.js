@@ -1,5 +1,8 @@
-// Tokens view: one row of coloured pieces per tokenizer, ids below, details on hover.
-// state = {text, text_pair, tokenizations: [{name, kind, note, counts, pieces: [Piece...]}]}
+// Tokens view: one row of coloured pieces per tokenizer, ids below, details on hover; click a piece to select it.
+// state = {text, text_pair, tokenizations: [{name, kind, note, counts, pieces: [Piece...], first_row?}]}
+// `selected` is a position in the first tokenizer's row; the rows of other tokenizers carry `first_row`: for
+// each of their pieces, the position in the first row that covers the same characters (-1: none), so clicking
+// any row selects, and the pieces of every row over the selected characters are marked.
 
 function pieceTitle(piece) {
   const lines = [`token ${piece.index}: id ${piece.id}`, `vocabulary entry: ${piece.piece}`];
@@ -13,7 +16,7 @@ function pieceTitle(piece) {
   return lines.join("\n");
 }
 
-function renderTokenization(tokenization, showIds) {
+function renderTokenization(tokenization, showIds, firstRow, onPick) {
   const block = node("div", "wb-tokenization");
   const header = node("div", "wb-tok-header");
   header.appendChild(node("span", "wb-tok-name", tokenization.name));
@@ -36,6 +39,10 @@ function renderTokenization(tokenization, showIds) {
     box.appendChild(node("span", "wb-piece-label", piece.label === "" ? "␣" : piece.label));
     if (showIds) box.appendChild(node("span", "wb-piece-id", piece.id));
     box.dataset.index = String(piece.index);
+    const position = firstRow ? firstRow[i] : i; // where this piece is in the first row (the selectable one)
+    box.dataset.position = String(position);
+    if (position >= 0) box.addEventListener("click", () => onPick(position));
+    else box.title += "\nno piece of the first tokenizer covers these characters";
     // pieces that together form characters sit in one bracket that shows those characters
     if (piece.group !== null && piece.group !== undefined) {
       if (groupId !== piece.group) {
@@ -83,13 +90,27 @@ function render({ model, el }) {
   controls.appendChild(labelled("ids", idsBox));
   root.appendChild(controls);
   const body = node("div", "wb-tok-body");
-  root.appendChild(body);
+  const selection = node("div", "wb-selection");
+  root.append(body, selection);
+  const pick = (position) => toggleSelected(model, position);
 
   function draw() {
     const state = model.get("state") || { tokenizations: [] };
-    body.replaceChildren(...state.tokenizations.map((t) => renderTokenization(t, showIds)));
+    body.replaceChildren(...state.tokenizations.map((t, row) => renderTokenization(t, showIds, row === 0 ? null : t.first_row, pick)));
+    markSelected();
+  }
+
+  // the selected piece (and the pieces of other rows over the same characters) get `wb-selected`
+  function markSelected() {
+    const position = selectedOf(model);
+    root.dataset.selected = String(position);
+    for (const box of body.querySelectorAll(".wb-piece")) box.classList.toggle("wb-selected", position >= 0 && Number(box.dataset.position) === position);
+    const tokenizations = (model.get("state") || { tokenizations: [] }).tokenizations;
+    const piece = position >= 0 && tokenizations.length ? tokenizations[0].pieces[position] : null;
+    selection.textContent = piece ? "selected " + pieceTitle(piece).split("\n").join(" · ") + " (click it again to clear)" : "";
   }
   model.on("change:state", draw);
+  model.on("change:selected", markSelected);
   draw();
 }
 
