@@ -82,7 +82,7 @@ function render({ model, el }) {
     const cell = node("div", "wb-att-token", token.label === "" ? "␣" : token.label);
     if (token.special) cell.classList.add("wb-special");
     if (token.sequence === 1) cell.classList.add("wb-second");
-    cell.title = `${index}: ${token.piece} (id ${token.id}); click to keep only its lines`;
+    cell.title = `${index}: ${token.piece} (id ${token.id}); click to keep only what it attends to`;
     cell.dataset.position = String(index);
     cell.addEventListener("click", () => toggleSelected(model, index));
     cell.addEventListener("mouseenter", () => { focus = { side, index }; drawLines(); });
@@ -96,7 +96,7 @@ function render({ model, el }) {
   // ---- model view: a grid of heatmap thumbnails, click to zoom into the head view ----
   const modelView = node("div", "wb-model-grid");
   root.appendChild(modelView);
-  const legend = node("div", "wb-note", "Left column: the token that attends (query); right: the tokens it attends to (keys). Hover a token to see only its links; click it to keep them.");
+  const legend = node("div", "wb-note", "Left column: the token that attends (query); right: the tokens it attends to (keys). Hover a token to see only its links; click a token (either column) to keep only what it attends to.");
   root.appendChild(legend);
   const selection = node("div", "wb-selection");
   root.appendChild(selection);
@@ -117,7 +117,7 @@ function render({ model, el }) {
     const token = position >= 0 ? tokens[position] : null;
     selection.textContent = !token ? ""
       : model.get("mode") === "model" ? `selected token ${position} "${token.label}": its row (what it attends to) is marked red in every head`
-      : `selected token ${position} "${token.label}": only its lines are drawn (click it again to show all)`;
+      : `selected token ${position} "${token.label}": only its lines (what it attends to) are drawn; click it again to show all`;
   }
 
   function allowed(query, key) {
