@@ -10,8 +10,8 @@ import traitlets
 from ipywidgets.widgets.widget import _remove_buffers
 
 import workbench as wb
-from workbench.views.attention import AttentionView, expand_attention, show_attention
 from workbench.generation import GenerationStep
+from workbench.views.attention import AttentionView, expand_attention, show_attention
 from workbench.views.generation import GenerationView, Step
 from workbench.views.linking import Anchor, map_position, map_positions, piece_anchors, view_anchors
 from workbench.views.tokens import Piece, TokensView, backend_of, describe_pieces, scheme_of, tokenize_for_view

@@ -231,9 +231,9 @@ def test_clicking_a_token_keeps_only_its_attention_lines(watched, tmp_path, mini
     assert "cat" in page.locator(".wb-attention .wb-selection").text_content()
     watched.screenshot("attention-selected.png")
     page.locator(".wb-controls select").first.select_option("model")  # the model view marks its row in red
-    red = page.evaluate("""() => [...document.querySelectorAll('.wb-thumb')].filter(c => {
-        const y = Math.floor(2 * c.height / %d), px = c.getContext('2d').getImageData(0, y, 1, 1).data;
-        return px[0] > px[1] + 40; }).length""" % len(view.pieces))
+    red = page.evaluate("""(tokens) => [...document.querySelectorAll('.wb-thumb')].filter(c => {
+        const y = Math.floor(2 * c.height / tokens), px = c.getContext('2d').getImageData(0, y, 1, 1).data;
+        return px[0] > px[1] + 40; }).length""", len(view.pieces))
     assert red == 6 * 12
     page.locator(".wb-controls select").first.select_option("head")
     page.locator(".wb-att-right .wb-att-token").nth(2).click()  # the selected token again: cleared

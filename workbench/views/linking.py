@@ -24,7 +24,7 @@ the same text by the same tokenizer therefore map every position to itself (up t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from .tokens import Piece
 
