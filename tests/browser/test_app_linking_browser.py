@@ -3,7 +3,7 @@
 A small notebook builds two apps: MiniLM (an encoder: Tokens <-> Attention) and SmolLM2 (a decoder: Logit lens <->
 Tokens). A click on a token in one tab selects the same token in the other tab — through the kernel, which maps
 positions by character offsets (workbench.app_logic.link_position) — both for a view made after the click and for
-a view that was already there. Screenshots: artifacts/screenshots/app_linked_*.png. Helpers: tests/browser/lab.py.
+a view that was already there; and the same in Voila. Screenshots: artifacts/screenshots/app_linked_*.png. Helpers: tests/browser/lab.py.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lab import (NetworkLog, chromium, error_outputs, jupyter_lab, new_page, open_notebook, run_all, screenshot,
-                 wait_all_cells_ran)
+                 voila_url, wait_all_cells_ran)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,17 +39,28 @@ def _notebook() -> dict:
 
 
 @pytest.fixture(scope="module")
-def page():
+def server():
     # the kernel imports this checkout's workbench, installed or not
-    with jupyter_lab({NOTEBOOK: _notebook()}, token="workbench-linking-test", extra_env={"PYTHONPATH": str(REPO)}) \
-            as server, chromium() as browser:
-        page = new_page(browser, 1400, 1100)
-        page.network = NetworkLog(page)
-        open_notebook(page, server, NOTEBOOK)
-        run_all(page)
-        wait_all_cells_ran(page, timeout=180_000)
-        assert error_outputs(page) == []
-        yield page
+    with jupyter_lab({NOTEBOOK: _notebook()}, token="workbench-linking-test",
+                     extra_env={"PYTHONPATH": str(REPO)}) as lab_server:
+        yield lab_server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as chromium_browser:
+        yield chromium_browser
+
+
+@pytest.fixture(scope="module")
+def page(server, browser):
+    page = new_page(browser, 1400, 1100)
+    page.network = NetworkLog(page)
+    open_notebook(page, server, NOTEBOOK)
+    run_all(page)
+    wait_all_cells_ran(page, timeout=180_000)
+    assert error_outputs(page) == []
+    return page
 
 
 def _tab(app, title: str) -> None:
@@ -122,3 +133,21 @@ def test_a_logit_lens_column_is_selected_in_tokens_and_back(page):
     assert app.locator(".wb-app-errors").inner_text().strip() == ""
     screenshot(page, "app_linked_lens", locator=app.locator(".wb-app-lens"))
     assert page.network.remote_requests() == []
+
+
+def test_the_tabs_are_linked_in_voila_too(server, browser):
+    """The linking is kernel-side (traitlets observers), so the app rendered by Voila links its tabs as well."""
+    page = new_page(browser, 1400, 1100)
+    page.goto(voila_url(server, NOTEBOOK))
+    app = page.locator(".wb-app").first
+    app.locator(".wb-app-status", has_text="Loaded").wait_for(timeout=180_000)
+    _tab(app, "Tokens")
+    app.locator(".wb-piece", has_text="cat").click()
+    _tab(app, "Attention")
+    attention = app.locator(".wb-attention")
+    attention.locator(".wb-att-token.wb-selected").first.wait_for(timeout=60_000)
+    assert attention.get_attribute("data-selected") == "2"
+    attention.locator(".wb-att-left .wb-att-token", has_text="mat").click()
+    _tab(app, "Tokens")
+    page.wait_for_function("() => document.querySelector('.wb-app .wb-tokens').dataset.selected === '6'",
+                           timeout=30_000)
