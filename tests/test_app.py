@@ -203,6 +203,10 @@ def test_smollm_tasks_and_generation_view():
     assert result.table["generated_text"].iloc[0].startswith("The capital of France is")
     view = logic.make_view("generation", smol, "The capital of France is", max_new_tokens=3).wait(timeout=60)
     assert len(view.to_dataframe()) == 3
+    # the Top-k slider limits sampling: top-k 1 at a high temperature picks what greedy picks
+    sampled = logic.make_view("generation", smol, "The capital of France is", max_new_tokens=3, temperature=2.0,
+                              top_k=1).wait(timeout=60)
+    assert [s.token_id for s in sampled.steps] == [s.token_id for s in view.steps]
     lens = logic.make_view("lens", smol, "The capital of France")
     assert "LogitLensView" in repr(lens)
 

@@ -79,6 +79,20 @@ def streamed(smollm):
     return view, list(greedy_steps(model, tok, "The capital of France is", 4))
 
 
+def test_show_generation_top_k_limits_sampling_not_the_alternatives_shown(smollm, streamed):
+    """top_k has transformers' meaning (sampling from the k likeliest): top_k=1 sampling is greedy decoding,
+    whatever the temperature; how many alternatives are shown is `alternatives`."""
+    model, tok = smollm
+    greedy, _ = streamed
+    sampled = wb.show_generation("The capital of France is", model=model, tokenizer=tok, max_new_tokens=4,
+                                 do_sample=True, temperature=1.5, top_k=1, seed=3, stream=False)
+    assert [s.token_id for s in sampled.steps] == [s.token_id for s in greedy.steps]
+    assert all(len(s.alternatives) == 5 for s in sampled.steps)
+    fewer = wb.show_generation("The capital of France is", model=model, tokenizer=tok, max_new_tokens=2,
+                               alternatives=2, stream=False)
+    assert all(len(s.alternatives) == 2 for s in fewer.steps)
+
+
 def test_show_generation_streams_on_smollm2(streamed, tmp_path):
     view, expected = streamed
     assert view.done and view.error is None and len(view.steps) == 4

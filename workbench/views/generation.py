@@ -161,12 +161,15 @@ def labeller(backend, scheme: Scheme) -> Callable[[int], str]:
 
 
 def show_generation(prompt: str, model="HuggingFaceTB/SmolLM2-135M-Instruct", *, tokenizer=None,
-                    max_new_tokens: int = 30, top_k: int = 5, stream: bool = True, **generate_kwargs) -> GenerationView:
-    """Generate from `prompt` and show each new token with its probability and top-k alternatives.
+                    max_new_tokens: int = 30, alternatives: int = 5, stream: bool = True,
+                    **generate_kwargs) -> GenerationView:
+    """Generate from `prompt` and show each new token with its probability and its `alternatives` most likely
+    alternatives.
 
     With `stream=True` the tokens are produced in a background thread and appear in the widget as they come
     (`v.wait()` blocks until the end); `stream=False` returns when generation is done. Other keyword
-    arguments (do_sample, temperature, top_p, seed, ...) go to `stream_generate`.
+    arguments (do_sample, temperature, top_k, top_p, seed, ...) go to `stream_generate`, with transformers'
+    meanings: `top_k` limits sampling, it does not change how many alternatives are shown.
     """
     from .. import load_model
     from ..generation import stream_generate
@@ -183,5 +186,5 @@ def show_generation(prompt: str, model="HuggingFaceTB/SmolLM2-135M-Instruct", *,
     pieces = describe_pieces(batch.encodings[0], [prompt], scheme)
     view = GenerationView(pieces, labeller(backend, scheme), name=display_name(model, given))
     steps = stream_generate(model, batch["input_ids"], attention_mask=batch.get("attention_mask"), tokenizer=tokenizer,
-                            max_new_tokens=max_new_tokens, top_alternatives=top_k, **generate_kwargs)
+                            max_new_tokens=max_new_tokens, top_alternatives=alternatives, **generate_kwargs)
     return view.consume(steps, background=stream)
