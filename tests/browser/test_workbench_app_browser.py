@@ -26,9 +26,6 @@ TOUR = "notebooks/00_tour.ipynb"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
 PROMPT = "In HTML, the <b> tag makes text"  # markup in the prompt: it must stay text in every view
-# Voila's stock page loads Font Awesome and MathJax from CDNs; voila.json's template does not, so nothing is allowed
-# any more. (tests/test_binder.py still imports this name.)
-VOILA_TEMPLATE_ASSETS: tuple[str, ...] = ()
 
 PAINTED = """(selector) => {  // painted pixels in the canvases matching selector
   let painted = 0;
