@@ -146,7 +146,9 @@ def test_tour_runs_in_jupyterlab_and_the_app_works(tour):
     stopped_at = _step(panel.locator(".widget-label", has_text="stopped").first.inner_text())
     total = int(re.search(r"step \d+/(\d+)", progress.first.inner_text()).group(1))
     assert first_step < stopped_at < total
-    assert panel.locator("button.jupyter-button", has_text="Resume").is_enabled()
+    from playwright.sync_api import expect  # waits: the button's update may follow the label's by a message
+
+    expect(panel.locator("button.jupyter-button", has_text="Resume")).to_be_enabled(timeout=10_000)
     # the before/after table follows the stop
     app.locator(".wb-app-compare table").wait_for(timeout=90_000)
     screenshot(page, "app_stopped", locator=app)

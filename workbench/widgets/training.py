@@ -152,9 +152,7 @@ class TrainingPanel:
         self.metrics.value = "<table style='font-family:monospace'><tr>" + "".join(
             f"<td style='padding-right:1.5em'><b>{html.escape(name)}</b> {value:.4g}</td>" for name, value in shown
         ) + "</tr></table>"
-        if picture:
-            self.image.value = loss_curve_png(records, progress["total_steps"])
-        status = progress["status"]
+        status = progress["status"]  # buttons before the picture: drawing takes a while, the buttons should not
         self.stop_button.disabled = status != "running" or run.stop_requested
         self.resume_button.disabled = status != "stopped"
         self.bar.bar_style = {"running": "info", "finished": "success", "stopped": "warning",
@@ -166,6 +164,8 @@ class TrainingPanel:
                                   "Resume goes on from here.")
         elif status in ("running", "finished"):
             self.message.value = ""
+        if picture:
+            self.image.value = loss_curve_png(records, progress["total_steps"])
 
     # ---- waiting in a notebook cell ------------------------------------------------------------------------
     def wait_for(self, thread: threading.Thread, stop) -> None:
