@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import torch
 
+from ..background import start_background
 from ..errors import TrainingError
 from . import data as D
 from .checkpoint import load_training_state, save_checkpoint
@@ -121,8 +122,7 @@ class Run:
             raise TrainingError(f"This run has already {self.state.reason}; start a new fine_tune to train more.")
         self._stop_requested.clear()
         self.status, self.error = "running", None
-        self._thread = threading.Thread(target=self._train, name="workbench-fine-tune", daemon=True)
-        self._thread.start()
+        self._thread = start_background(self._train, name="workbench-fine-tune", stop=self.stop)
         return self
 
     def stop(self) -> None:

@@ -44,6 +44,7 @@ class GenerationView(View):
         self.error: str | None = None
         self._listeners: list[Callable[[], None]] = []
         self._thread: threading.Thread | None = None
+        self._stop_requested = threading.Event()
         self.title = f"Generation: {name}" if name else "Generation"
 
     # ---- streaming --------------------------------------------------------------------------------------
@@ -62,6 +63,8 @@ class GenerationView(View):
                 for step in steps:
                     self.steps.append(step if isinstance(step, Step) else Step.from_generation(step))
                     self._changed()
+                    if self._stop_requested.is_set():
+                        break
             except Exception as error:  # shown in the view; a background thread has no one else to tell
                 self.error = f"{type(error).__name__}: {error}"
                 if not background:
@@ -71,12 +74,18 @@ class GenerationView(View):
                 self._changed()
 
         self.done = False
+        self._stop_requested.clear()
         if background:
-            self._thread = threading.Thread(target=run, name="workbench-generation", daemon=True)
-            self._thread.start()
+            from ..background import start_background
+
+            self._thread = start_background(run, name="workbench-generation", stop=self.stop)
         else:
             run()
         return self
+
+    def stop(self) -> None:
+        """End a streaming generation after the token being made (the tokens so far stay)."""
+        self._stop_requested.set()
 
     def wait(self, timeout: float | None = None) -> GenerationView:
         """Block until the generation has finished."""
