@@ -385,3 +385,19 @@ def test_app_links_logit_lens_generation_and_tokens_of_a_decoder():
     assert lens.selected == 1 and generation.selected == 1
     generation.selected = len(prompt) + 1  # a generated token: no other view has it
     assert tokens.selected == -1 and lens.selected == -1 and app.last_error is None
+
+
+@pytest.mark.slow
+def test_app_stops_a_streaming_generation_it_replaces():
+    app = wb.Workbench(SMOLLM, namespace={}, lang="en")
+    app.max_new_tokens.value = 100
+    app.text.value = "Once upon a time"
+    first = app.show("generation")
+    while len(first.steps) < 2:
+        pass
+    second = app.show("generation")  # Run again: the first generation must not go on in the background
+    first.wait(timeout=60)
+    assert first.done and len(first.steps) < 100
+    second.stop()
+    second.wait(timeout=60)
+    assert second.done and app.last_error is None

@@ -190,6 +190,8 @@ class Workbench(widgets.VBox):
             self.progress.value = step
             self.status.value = html.escape(f"{self.t['loading']} {name}: {what} ...")
 
+        for kind in self.views:
+            self._stop_view(kind)  # a streaming generation would keep the old model busy (and alive)
         try:
             previous, self.loaded = self.loaded, None  # let the old model go before the new one is read
             try:
@@ -278,6 +280,7 @@ class Workbench(widgets.VBox):
             raise logic.WorkbenchError(self.t["needs_model"])
         self.tabs.selected_index = TABS.index(kind)
         box = self.view_boxes[kind]
+        self._stop_view(kind)  # the view it replaces may still be streaming
         try:
             view = logic.make_view(kind, self.loaded, self.text.value, max_new_tokens=self.max_new_tokens.value,
                                    temperature=self.temperature.value, top_k=self.top_k.value)
@@ -293,6 +296,12 @@ class Workbench(widgets.VBox):
         widget.observe(functools.partial(self._token_selected, kind), names="selected")
         self._select_linked(kind)  # a view made after a selection shows it too
         return view
+
+    def _stop_view(self, kind: str) -> None:
+        """End the background work of the view shown in tab `kind` (a streaming generation), if any."""
+        stop = getattr(self.views.get(kind), "stop", None)
+        if stop is not None:
+            stop()
 
     # ---- linked views: a token selected in one tab is selected in every tab ------------------------------------
     def _view_widget(self, kind: str):
