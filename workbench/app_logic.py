@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import html
 import io
-import locale
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import UnsupportedModelError, WorkbenchError
+from .views.text import LANGUAGES, check_language, default_language  # noqa: F401 (the views' rule, re-exported)
 
 DEFAULT_CHECKPOINT = "sentence-transformers/all-MiniLM-L6-v2"
 MB = 1_000_000  # as the catalog: MB = 10^6 bytes
 
 # ---- UI text -----------------------------------------------------------------------------------------------
 
-LANGUAGES = ("en", "ko")
 UI_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Transformer workbench",
@@ -90,6 +88,11 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "train_model": "Fine-tunes {name} with a new classification head for the labels of the data.",
         "no_variables": "No DataFrame with 'text' and 'label' columns in the notebook yet.",
         "error": "Error",
+        "empty_input": "The input is empty; type a text first.",
+        "not_generator": "{name} is not a text generator; load a decoder such as HuggingFaceTB/SmolLM2-135M-Instruct "
+                         "for this tab.",
+        "no_lm_head": "{name} has no language-model head to read its layers out with; load a model with one, such as "
+                      "HuggingFaceTB/SmolLM2-135M-Instruct, for this tab.",
     },
     "ko": {
         "title": "트랜스포머 워크벤치",
@@ -151,6 +154,11 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "train_model": "{name} 모델에 데이터의 레이블에 맞는 새 분류 헤드를 붙여 미세 조정합니다.",
         "no_variables": "노트북에 'text'와 'label' 열이 있는 DataFrame이 아직 없습니다.",
         "error": "오류",
+        "empty_input": "입력이 비어 있습니다. 먼저 문장을 입력하세요.",
+        "not_generator": "{name} 모델은 텍스트를 생성하지 않습니다. 이 탭에서는 HuggingFaceTB/SmolLM2-135M-Instruct 같은 "
+                         "디코더 모델을 불러오세요.",
+        "no_lm_head": "{name} 모델에는 레이어를 읽어 낼 언어 모델 헤드(language-model head)가 없습니다. 이 탭에서는 "
+                      "HuggingFaceTB/SmolLM2-135M-Instruct처럼 언어 모델 헤드가 있는 모델을 불러오세요.",
     },
 }
 
@@ -160,26 +168,6 @@ TASK_NAMES = {
            "question-answering": "질의응답", "fill-mask": "빈칸 채우기",
            "zero-shot-classification": "제로샷 분류", "text-generation": "텍스트 생성"},
 }
-
-
-def default_language(environ: dict | None = None) -> str:
-    """'ko' when the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG, then the process locale) is Korean, else 'en'."""
-    environ = os.environ if environ is None else environ
-    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = environ.get(variable)
-        if value:
-            return "ko" if value.lower().startswith("ko") else "en"
-    if environ is os.environ:
-        current = locale.getlocale()[0] or ""
-        return "ko" if current.lower().startswith("ko") else "en"
-    return "en"
-
-
-def check_language(lang: str | None) -> str:
-    lang = default_language() if lang is None else lang
-    if lang not in LANGUAGES:
-        raise WorkbenchError(f"The Workbench speaks {' and '.join(LANGUAGES)}, not {lang!r}; pass lang='en' or lang='ko'.")
-    return lang
 
 
 def ui_text(lang: str) -> dict[str, str]:
@@ -629,33 +617,38 @@ VIEW_KINDS = ("tokens", "attention", "generation", "lens")
 
 
 def make_view(kind: str, loaded: Loaded, text: str, *, max_new_tokens: int = 20, temperature: float = 0.0,
-              top_k: int = 0, max_length: int = 128):
-    """The view of `kind` for the input: tokens, attention (head/model view), generation, logit lens."""
+              top_k: int = 0, max_length: int = 128, lang: str = "en"):
+    """The view of `kind` for the input: tokens, attention (head/model view), generation, logit lens; its texts
+    (and the errors said here) in `lang`."""
+    words = ui_text(lang)
     if not text.strip():
-        raise WorkbenchError("The input is empty; type a text first.")
+        raise WorkbenchError(words["empty_input"])
     if kind == "tokens":
         from .views import show_tokens
 
-        return show_tokens(text, tokenizer=loaded.tokenizer)
+        return show_tokens(text, tokenizer=loaded.tokenizer, lang=lang)
     if kind == "attention":
         from .views import show_attention
 
-        return show_attention(text, model=loaded.model, tokenizer=loaded.tokenizer, max_length=max_length)
+        return show_attention(text, model=loaded.model, tokenizer=loaded.tokenizer, max_length=max_length, lang=lang)
     if kind == "generation":
         if not loaded.is_causal:
-            raise UnsupportedModelError(f"{loaded.name} is not a text generator; load a decoder such as "
-                                        "HuggingFaceTB/SmolLM2-135M-Instruct for this tab.")
+            raise UnsupportedModelError(words["not_generator"].format(name=loaded.name))
         from .views import show_generation
 
         sampling = {"do_sample": True, "temperature": temperature, "seed": 0} if temperature > 0 else {"do_sample": False}
         if top_k > 0 and temperature > 0:
             sampling["top_k"] = top_k
         return show_generation(text, model=loaded.model, tokenizer=loaded.tokenizer, max_new_tokens=max_new_tokens,
-                               stream=True, **sampling)
+                               stream=True, lang=lang, **sampling)
     if kind == "lens":
-        from .views import show_logit_lens
+        from .views.logit_lens import lens_readout, show_logit_lens
 
-        return show_logit_lens(text, model=loaded.model, tokenizer=loaded.tokenizer, max_length=max_length)
+        try:
+            lens_readout(loaded.model)
+        except UnsupportedModelError:
+            raise UnsupportedModelError(words["no_lm_head"].format(name=loaded.name)) from None
+        return show_logit_lens(text, model=loaded.model, tokenizer=loaded.tokenizer, max_length=max_length, lang=lang)
     raise WorkbenchError(f"Unknown view {kind!r}; use one of {', '.join(VIEW_KINDS)}.")
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import WorkbenchError
 from .base import View
+from .text import check_language, say
 from .tokens import Piece, backend_of, describe_pieces, scheme_of
 
 DEFAULT_FLOOR = 0.01  # links weaker than this are not sent (a row of 512 keeps at most 100)
@@ -137,7 +138,8 @@ class AttentionView(View):
 
     def __init__(self, pieces: list[Piece], weights: np.ndarray, layers: list[int], *, name: str = "",
                  floor: float = DEFAULT_FLOOR, layer: int | None = None, heads: Sequence[int] | None = None,
-                 threshold: float | None = None, mode: str = "head", model_layers: int | None = None):
+                 threshold: float | None = None, mode: str = "head", model_layers: int | None = None,
+                 lang: str | None = None):
         if weights.shape[0] != len(layers) or weights.shape[2] != len(pieces):
             raise ValueError(f"weights {weights.shape} do not match {len(layers)} layers and {len(pieces)} tokens")
         self.pieces, self.weights, self.layers, self.name = pieces, weights, list(layers), name
@@ -147,7 +149,10 @@ class AttentionView(View):
         self.threshold = max(self.floor, 0.05 if len(pieces) > 128 else self.floor) if threshold is None else threshold
         self.mode = mode
         self.model_layers = model_layers or max(self.layers) + 1
-        self.title = f"Attention: {name}" if name else "Attention"
+        self.lang = check_language(lang)
+
+    def default_title(self) -> str:
+        return say(self.lang, "title_attention_of", name=self.name) if self.name else say(self.lang, "title_attention")
 
     @property
     def n_heads(self) -> int:
@@ -177,10 +182,11 @@ class AttentionView(View):
 
         labels = [p.label if not p.special else p.piece for p in self.pieces]
         if (view or self.mode) == "model":
-            return attention_grid_figure(self.weights, self.layers, labels)
+            return attention_grid_figure(self.weights, self.layers, labels, lang=self.lang)
         layer = self.layer if layer is None else layer
         return head_view_figure(self.layer_weights(layer), labels, list(heads) if heads is not None else self.heads,
-                                threshold=self.threshold, title=f"{self.name} — layer {layer}")
+                                threshold=self.threshold,
+                                title=say(self.lang, "figure_head_view", name=self.name, layer=layer))
 
     def __repr__(self) -> str:
         return (f"<AttentionView {self.name}: {len(self.pieces)} tokens, layers {self.layers}, "
@@ -189,12 +195,15 @@ class AttentionView(View):
 
 def show_attention(text: str, model="sentence-transformers/all-MiniLM-L6-v2", *, tokenizer=None,
                    text_pair: str | None = None, layers: Sequence[int] | None = None, heads: Sequence[int] | None = None,
-                   floor: float = DEFAULT_FLOOR, max_length: int | None = None, mode: str = "head") -> AttentionView:
+                   floor: float = DEFAULT_FLOOR, max_length: int | None = None, mode: str = "head",
+                   lang: str | None = None) -> AttentionView:
     """Attention of `model` on `text` (or the pair text, text_pair): head view and model view.
 
     Only `layers` (default: all) are computed. Links weaker than `floor` are not sent to the browser;
-    the view's threshold slider hides more. Works for encoders and decoders alike.
+    the view's threshold slider hides more. Works for encoders and decoders alike. `lang`: 'en' or 'ko' for the
+    view's own texts (None: from the locale).
     """
+    lang = check_language(lang)
     given = model
     model, tokenizer = load_model_and_tokenizer(model, tokenizer)
     inputs, encoding = model_inputs(model, tokenizer, text, text_pair, max_length)
@@ -204,4 +213,4 @@ def show_attention(text: str, model="sentence-transformers/all-MiniLM-L6-v2", *,
     pieces = describe_pieces(encoding, texts, scheme_of(backend_of(tokenizer)))
     name = display_name(model, given)
     return AttentionView(pieces, weights, chosen, name=name, floor=floor, heads=heads, mode=mode,
-                         model_layers=n_layers(model))
+                         model_layers=n_layers(model), lang=lang)

@@ -7,6 +7,10 @@ A view object holds plain data computed by the pure functions of its module. The
   JSON (binary arrays as base64), and a Content-Security-Policy forbids every network request.
 `view.save("x.png")` draws with matplotlib instead, so no browser is needed for pictures.
 
+Every view speaks English or Korean (`view.lang`, "en" | "ko", see `workbench.views.text`): the texts made in
+Python follow it, the widget gets it as its synced trait `lang` (the JS draws its own texts in it), and the
+exported page keeps it (`<html lang="ko">`).
+
 Token text is never trusted: the embedded JSON escapes `<`, `>` and `&` (so nothing can close the script
 element) and the JS only ever sets token text through `textContent`.
 """
@@ -49,7 +53,7 @@ def json_for_script(value: Any) -> str:
 _EXPORT_LINE = re.compile(r"^export default .*$", re.MULTILINE)
 
 PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
@@ -71,7 +75,20 @@ class View:
     """Base of every view; subclasses set `kind` and implement `traits()` and `figure()`."""
 
     kind = ""  # names the renderer `widgets/<kind>.js` and the widget module `workbench.widgets.<kind>`
-    title = ""
+    lang = "en"  # the language of its texts; subclasses set it from `check_language(lang)`
+    _title: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The page title: set by hand, else the view's own (`default_title()`, in the view's language)."""
+        return self.default_title() if self._title is None else self._title
+
+    @title.setter
+    def title(self, value: str) -> None:
+        self._title = value
+
+    def default_title(self) -> str:
+        return ""
 
     def traits(self) -> dict[str, Any]:
         """The widget's synced state: JSON-able values, and `bytes` for binary arrays."""
@@ -87,8 +104,9 @@ class View:
         data = {name: ({"__bytes__": base64.b64encode(value).decode("ascii")} if isinstance(value, bytes) else value)
                 for name, value in self.traits().items()}
         data["live"] = False  # no Python behind the page: controls that need the kernel hide themselves
+        data["lang"] = self.lang
         js = _EXPORT_LINE.sub("", script(self.kind))
-        return PAGE.format(csp=CONTENT_SECURITY_POLICY, title=html.escape(self.title), css=stylesheet(),
+        return PAGE.format(lang=self.lang, csp=CONTENT_SECURITY_POLICY, title=html.escape(self.title), css=stylesheet(),
                            data=json_for_script(data), js=js)
 
     def to_png(self, dpi: int = 110, **options) -> bytes:

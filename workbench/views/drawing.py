@@ -8,6 +8,8 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 
+from .text import say
+
 PALETTE = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fbcfe8", "#ddd6fe", "#fed7aa"]  # piece colours, as in views.css
 SPECIAL = "#e5e7eb"
 PARTIAL = "#fca5a5"
@@ -137,7 +139,7 @@ def head_view_figure(weights, labels: list[str], heads: list[int], threshold: fl
         return figure
 
 
-def attention_grid_figure(weights, layers: list[int], labels: list[str]):
+def attention_grid_figure(weights, layers: list[int], labels: list[str], lang: str = "en"):
     """Model view: one heatmap per (layer, head); rows are layers, columns heads."""
     L, H = weights.shape[0], weights.shape[1]
     with drawing():
@@ -150,15 +152,15 @@ def attention_grid_figure(weights, layers: list[int], labels: list[str]):
                 axes.set_xticks([])
                 axes.set_yticks([])
                 if li == 0:
-                    axes.set_title(f"head {h}", fontsize=8)
+                    axes.set_title(say(lang, "head", head=h), fontsize=8)
                 if h == 0:
-                    axes.set_ylabel(f"layer {layers[li]}", fontsize=8)
-        figure.suptitle(f"attention of {len(labels)} tokens (rows: query, columns: key)", fontsize=10)
+                    axes.set_ylabel(say(lang, "layer", layer=layers[li]), fontsize=8)
+        figure.suptitle(say(lang, "figure_grid", count=len(labels)), fontsize=10)
         return figure
 
 
 def lens_figure(top_probs, top_labels: list[list[str]], columns: list[str], rows: list[str], next_token: bool,
-                title: str = ""):
+                title: str = "", lang: str = "en"):
     """Logit lens table: rows are layers, columns positions; each cell the top prediction, coloured by probability."""
     L, T = top_probs.shape
     with drawing():
@@ -170,9 +172,8 @@ def lens_figure(top_probs, top_labels: list[list[str]], columns: list[str], rows
                 axes.text(position, layer, top_labels[layer][position][:10], ha="center", va="center", fontsize=7)
         axes.set_xticks(range(T), [("→ " if next_token else "") + c for c in columns], rotation=45, ha="right", fontsize=8)
         axes.set_yticks(range(L), rows, fontsize=8)
-        axes.set_xlabel("top prediction for the next token after each input token" if next_token
-                        else "top prediction for each (masked) position", fontsize=8)
-        figure.colorbar(image, ax=axes, fraction=0.03, label="probability")
+        axes.set_xlabel(say(lang, "figure_lens_next" if next_token else "figure_lens_same"), fontsize=8)
+        figure.colorbar(image, ax=axes, fraction=0.03, label=say(lang, "figure_probability"))
         if title:
             axes.set_title(title, fontsize=10)
         return figure

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .base import View
+from .text import check_language, say
 from .tokens import Piece, Scheme, backend_of, describe_pieces, scheme_of, token_label
 
 
@@ -37,7 +38,7 @@ class GenerationView(View):
     kind = "generation"
 
     def __init__(self, prompt_pieces: list[Piece], label: Callable[[int], str], name: str = "",
-                 steps: Iterable[Step] = ()):
+                 steps: Iterable[Step] = (), lang: str | None = None):
         self.prompt_pieces, self.label, self.name = prompt_pieces, label, name
         self.steps: list[Step] = list(steps)
         self.done = True
@@ -45,7 +46,10 @@ class GenerationView(View):
         self._listeners: list[Callable[[], None]] = []
         self._thread: threading.Thread | None = None
         self._stop_requested = threading.Event()
-        self.title = f"Generation: {name}" if name else "Generation"
+        self.lang = check_language(lang)
+
+    def default_title(self) -> str:
+        return say(self.lang, "title_generation_of", name=self.name) if self.name else say(self.lang, "title_generation")
 
     # ---- streaming --------------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[], None]) -> None:
@@ -130,8 +134,8 @@ class GenerationView(View):
                   for p in self.prompt_pieces if p.piece]
         cells = [{"label": self.label(s.token_id), "gap": True, "caption": f"{math.exp(s.logprob):.0%}",
                   "colour": colours(0.15 + 0.7 * math.exp(s.logprob))} for s in self.steps]
-        return token_rows_figure([(f"{self.name} — prompt", prompt),
-                                  ("generated (colour and caption: probability of the chosen token)", cells)], width)
+        return token_rows_figure([(say(self.lang, "figure_prompt", name=self.name), prompt),
+                                  (say(self.lang, "figure_generated"), cells)], width)
 
     def to_html(self) -> str:
         self.wait()
@@ -170,7 +174,7 @@ def labeller(backend, scheme: Scheme) -> Callable[[int], str]:
 
 
 def show_generation(prompt: str, model="HuggingFaceTB/SmolLM2-135M-Instruct", *, tokenizer=None,
-                    max_new_tokens: int = 30, alternatives: int = 5, stream: bool = True,
+                    max_new_tokens: int = 30, alternatives: int = 5, stream: bool = True, lang: str | None = None,
                     **generate_kwargs) -> GenerationView:
     """Generate from `prompt` and show each new token with its probability and its `alternatives` most likely
     alternatives.
@@ -178,8 +182,10 @@ def show_generation(prompt: str, model="HuggingFaceTB/SmolLM2-135M-Instruct", *,
     With `stream=True` the tokens are produced in a background thread and appear in the widget as they come
     (`v.wait()` blocks until the end); `stream=False` returns when generation is done. Other keyword
     arguments (do_sample, temperature, top_k, top_p, seed, ...) go to `stream_generate`, with transformers'
-    meanings: `top_k` limits sampling, it does not change how many alternatives are shown.
+    meanings: `top_k` limits sampling, it does not change how many alternatives are shown. `lang`: 'en' or 'ko'
+    for the view's own texts (None: from the locale).
     """
+    lang = check_language(lang)
     from .. import load_model
     from ..generation import stream_generate
     from .attention import display_name, load_model_and_tokenizer
@@ -193,7 +199,7 @@ def show_generation(prompt: str, model="HuggingFaceTB/SmolLM2-135M-Instruct", *,
     backend = backend_of(tokenizer)
     scheme = scheme_of(backend)
     pieces = describe_pieces(batch.encodings[0], [prompt], scheme)
-    view = GenerationView(pieces, labeller(backend, scheme), name=display_name(model, given))
+    view = GenerationView(pieces, labeller(backend, scheme), name=display_name(model, given), lang=lang)
     steps = stream_generate(model, batch["input_ids"], attention_mask=batch.get("attention_mask"), tokenizer=tokenizer,
                             max_new_tokens=max_new_tokens, top_alternatives=alternatives, **generate_kwargs)
     return view.consume(steps, background=stream)

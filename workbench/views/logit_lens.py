@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import UnsupportedModelError
 from .attention import display_name, load_model_and_tokenizer, model_inputs
 from .base import View
+from .text import check_language, say
 from .tokens import Piece, backend_of, describe_pieces, scheme_of, token_label
 
 
@@ -82,13 +83,18 @@ def logit_lens(model, inputs: dict, top_k: int = 5) -> Lens:
 class LogitLensView(View):
     kind = "logit_lens"
 
-    def __init__(self, pieces: list[Piece], lens: Lens, labels: dict[int, str], name: str = ""):
+    def __init__(self, pieces: list[Piece], lens: Lens, labels: dict[int, str], name: str = "",
+                 lang: str | None = None):
         self.pieces, self.lens, self.labels, self.name = pieces, lens, labels, name
-        self.title = f"Logit lens: {name}" if name else "Logit lens"
+        self.lang = check_language(lang)
+
+    def default_title(self) -> str:
+        return say(self.lang, "title_lens_of", name=self.name) if self.name else say(self.lang, "title_lens")
 
     def layer_names(self) -> list[str]:
+        """The rows, in the view's language: embeddings, then layer 1 ... L."""
         count = self.lens.top_ids.shape[0]
-        return ["embeddings", *[f"layer {i}" for i in range(1, count)]]
+        return [say(self.lang, "embeddings"), *[say(self.lang, "layer", layer=i) for i in range(1, count)]]
 
     def to_dataframe(self):
         """One row per (layer, position): the top prediction, its probability and the target's probability."""
@@ -126,17 +132,19 @@ class LogitLensView(View):
         columns = [p.piece if p.special else p.label for p in self.pieces]
         top = [[self.labels[int(i)] for i in row] for row in self.lens.top_ids[:, :, 0]]
         return lens_figure(self.lens.top_probs[:, :, 0], top, columns, self.layer_names(), self.lens.next_token,
-                           title=self.title)
+                           title=self.title, lang=self.lang)
 
     def __repr__(self) -> str:
         return f"<LogitLensView {self.name}: {self.lens.top_ids.shape[0]} rows x {len(self.pieces)} positions>"
 
 
 def show_logit_lens(text: str, model="HuggingFaceTB/SmolLM2-135M-Instruct", *, tokenizer=None, top_k: int = 5,
-                    max_length: int | None = None) -> LogitLensView:
-    """Per layer, the top prediction at each position of `text` (final norm applied, as the model does)."""
+                    max_length: int | None = None, lang: str | None = None) -> LogitLensView:
+    """Per layer, the top prediction at each position of `text` (final norm applied, as the model does).
+    `lang`: 'en' or 'ko' for the view's own texts (None: from the locale)."""
     from .. import load_model
 
+    lang = check_language(lang)
     given = model
     if isinstance(model, str):  # the lens needs the output head: ask for it by task
         name = model
@@ -155,7 +163,7 @@ def show_logit_lens(text: str, model="HuggingFaceTB/SmolLM2-135M-Instruct", *, t
     scheme = scheme_of(backend)
     labels = {int(i): token_label(backend, scheme, int(i)) for i in np.unique(lens.top_ids)}
     pieces = describe_pieces(encoding, [text], scheme)
-    return LogitLensView(pieces, lens, labels, name=display_name(model, given))
+    return LogitLensView(pieces, lens, labels, name=display_name(model, given), lang=lang)
 
 
 def _lm_task(name: str) -> str | None:

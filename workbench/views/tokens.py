@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from ..errors import TokenizerError
 from .base import View
+from .text import check_language, say
 
 
 # ---- how a tokenizer marks words ----------------------------------------------------------------------
@@ -36,19 +37,20 @@ class Scheme:
 
     @property
     def note(self) -> str:
-        """One sentence for the legend: what the raw markers mean and how they are shown."""
+        return self.note_in("en")
+
+    def note_in(self, lang: str) -> str:
+        """One sentence for the legend, in `lang`: what the raw markers mean and how they are shown."""
         if self.kind == "wordpiece":
-            return (f"WordPiece: a piece written '{self.continuing_prefix}piece' continues the word before it; it is "
-                    "shown joined to it, without the marker.")
+            return say(lang, "note_wordpiece", prefix=self.continuing_prefix)
         if self.byte_level:
-            return ("Byte-level BPE: pieces are bytes; 'Ġ' is a space before the piece (shown as a gap), 'Ċ' a new "
-                    "line; bytes that are only part of a character are shown as <0x..>.")
+            return say(lang, "note_byte_level")
         if self.space_marker:
-            fallback = "; bytes of characters outside the vocabulary are shown as <0x..>" if self.byte_fallback else ""
-            return f"SentencePiece: '{self.space_marker}' is a space before the piece, shown as a gap{fallback}."
+            fallback = say(lang, "note_sentencepiece_fallback") if self.byte_fallback else ""
+            return say(lang, "note_sentencepiece", marker=self.space_marker, fallback=fallback)
         if self.end_of_word_suffix:
-            return f"BPE: a piece ending in '{self.end_of_word_suffix}' ends a word; shown without the marker."
-        return "Pieces are shown as the tokenizer spells them; a gap marks a new word."
+            return say(lang, "note_bpe", suffix=self.end_of_word_suffix)
+        return say(lang, "note_other")
 
 
 def _component(backend, name: str) -> dict:
@@ -312,8 +314,8 @@ class Tokenization:
                 "special_tokens": len(self.pieces) - text_tokens, "characters": self.characters,
                 "words": self.words, "tokens_per_word": round(text_tokens / self.words, 3) if self.words else None}
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.scheme.kind, "note": self.scheme.note, "counts": self.counts,
+    def to_json(self, lang: str = "en") -> dict[str, Any]:
+        return {"name": self.name, "kind": self.scheme.kind, "note": self.scheme.note_in(lang), "counts": self.counts,
                 "pieces": [asdict(p) for p in self.pieces]}
 
 
@@ -333,23 +335,26 @@ class TokensView(View):
     kind = "tokens"
 
     def __init__(self, text: str, tokenizers: list, names: list[str], text_pair: str | None = None,
-                 add_special_tokens: bool = True):
+                 add_special_tokens: bool = True, lang: str | None = None):
         if not isinstance(text, str):
             raise TypeError(f"show_tokens needs the text as a str, got {type(text).__name__}.")
         self.text, self.text_pair, self.add_special_tokens = text, text_pair, add_special_tokens
+        self.lang = check_language(lang)
         self.tokenizers, self.names = tokenizers, names
         self.tokenizations = [tokenize_for_view(t, text, text_pair, add_special_tokens, name)
                               for t, name in zip(tokenizers, names)]
-        self.title = "Tokens: " + ", ".join(names)
+
+    def default_title(self) -> str:
+        return say(self.lang, "title_tokens", names=", ".join(self.names))
 
     def with_text(self, text: str, text_pair: str | None = None) -> TokensView:
         """The same tokenizers on another text (what the live text box calls)."""
-        return TokensView(text, self.tokenizers, self.names, text_pair, self.add_special_tokens)
+        return TokensView(text, self.tokenizers, self.names, text_pair, self.add_special_tokens, self.lang)
 
     def traits(self) -> dict[str, Any]:
         from .linking import map_positions, piece_anchors
 
-        tokenizations = [t.to_json() for t in self.tokenizations]
+        tokenizations = [t.to_json(self.lang) for t in self.tokenizations]
         first = piece_anchors(self.tokenizations[0].pieces) if self.tokenizations else []
         for shown, tokenization in zip(tokenizations[1:], self.tokenizations[1:]):
             # for each piece, the position in the first row over the same characters (what a click selects)
@@ -374,8 +379,9 @@ class TokensView(View):
         rows = []
         for t in self.tokenizations:
             c = t.counts
-            heading = (f"{t.name} — {c['text_tokens']} tokens (+{c['special_tokens']} special), "
-                       f"{c['characters']} characters, {c['tokens_per_word'] or 0:.2f} tokens/word")
+            heading = say(self.lang, "figure_tokens", name=t.name, text_tokens=c["text_tokens"],
+                          special_tokens=c["special_tokens"], characters=c["characters"],
+                          per_word=f"{c['tokens_per_word'] or 0:.2f}")
             cells = [{"label": p.label or "␣", "special": p.special, "partial": p.partial or p.unknown,
                       "gap": not p.continues,
                       # the first piece of a run that together forms characters names them
@@ -390,15 +396,17 @@ class TokensView(View):
 
 
 def show_tokens(text: str, tokenizer="sentence-transformers/all-MiniLM-L6-v2", *, text_pair: str | None = None,
-                add_special_tokens: bool = True) -> TokensView:
+                add_special_tokens: bool = True, lang: str | None = None) -> TokensView:
     """How one tokenizer (or a list, side by side) splits `text`: coloured pieces, ids, specials, counts.
 
     `tokenizer`: a name (folder, .gguf file, Hub id), a workbench Tokenizer, a `tokenizers.Tokenizer`, or a
     list of these. Display the result in a notebook, or `.to_html()`, `.save("x.png")`, `.to_dataframe()`.
+    `lang`: 'en' or 'ko' for the view's own texts (None: from the locale); token text is never translated.
     """
+    lang = check_language(lang)  # a wrong language is refused before any tokenizer loads
     given = list(tokenizer) if isinstance(tokenizer, (list, tuple)) else [tokenizer]
     if not given:
         raise TokenizerError("show_tokens needs at least one tokenizer; pass a name or a Tokenizer.")
     loaded = [load_any_tokenizer(t) for t in given]
     names = [name_of(t, g) for t, g in zip(loaded, given)]
-    return TokensView(text, loaded, names, text_pair=text_pair, add_special_tokens=add_special_tokens)
+    return TokensView(text, loaded, names, text_pair=text_pair, add_special_tokens=add_special_tokens, lang=lang)

@@ -283,7 +283,7 @@ class Workbench(widgets.VBox):
         self._stop_view(kind)  # the view it replaces may still be streaming
         try:
             view = logic.make_view(kind, self.loaded, self.text.value, max_new_tokens=self.max_new_tokens.value,
-                                   temperature=self.temperature.value, top_k=self.top_k.value)
+                                   temperature=self.temperature.value, top_k=self.top_k.value, lang=self.lang)
         except Exception as error:
             box.children = [widgets.HTML(f"<span style='color:#b91c1c'>"
                                          f"{html.escape(logic.error_message(error, self.lang))}</span>")]
