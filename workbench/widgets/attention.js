@@ -3,7 +3,7 @@
 // layer, heads, threshold, mode ("head" | "model"), direction ("all", "AB", "BA", "AA", "BB"), selected (a token
 // position or -1). A selected token keeps only its own lines in the head view (what it attends to, as a hover
 // does) and its row is marked in every thumbnail of the model view. For tests the canvas exposes
-// `data-lines`, the number of lines it drew.
+// `data-lines`, the number of lines it drew. Words: `say` (common.js).
 
 const ROW = 18; // pixels per token row in the head view
 
@@ -17,7 +17,8 @@ function decodeAttention(bytes, rows) {
   return { starts, keys, values };
 }
 
-function render({ model, el }) {
+function drawAttention({ model, el }) {
+  const say = speaker(model);
   const root = node("div", "wb-view wb-attention");
   el.appendChild(root);
   const state = model.get("state");
@@ -29,18 +30,18 @@ function render({ model, el }) {
   // ---- controls ----
   const controls = node("div", "wb-controls");
   root.appendChild(controls);
-  const modeSelect = select([["head", "head view"], ["model", "model view"]], model.get("mode"),
-    (value) => setTrait(model, "mode", value), "head view: one layer as lines; model view: every layer and head");
+  const modeSelect = select([["head", say("attention.head_view")], ["model", say("attention.model_view")]], model.get("mode"),
+    (value) => setTrait(model, "mode", value), say("attention.mode_title"));
   controls.appendChild(modeSelect);
-  const layerSelect = select(layers.map((l) => [l, `layer ${l}`]), model.get("layer"),
-    (value) => setTrait(model, "layer", Number(value)), "layer");
-  controls.appendChild(labelled("layer", layerSelect));
+  const layerSelect = select(layers.map((l) => [l, say("attention.layer_n", { layer: l })]), model.get("layer"),
+    (value) => setTrait(model, "layer", Number(value)), say("attention.layer"));
+  controls.appendChild(labelled(say("attention.layer"), layerSelect));
   const chips = node("span", "wb-head-chips");
-  controls.appendChild(labelled("heads", chips));
+  controls.appendChild(labelled(say("attention.heads"), chips));
   for (let h = 0; h < H; h++) {
     const chip = node("span", "wb-head-chip", h);
     chip.style.background = HEAD_COLOURS[h % HEAD_COLOURS.length];
-    chip.title = `head ${h}: click to show or hide, double-click to show only this head`;
+    chip.title = say("attention.chip_title", { head: h });
     chip.dataset.head = String(h);
     chip.addEventListener("click", () => {
       const heads = new Set(model.get("heads"));
@@ -56,16 +57,16 @@ function render({ model, el }) {
   slider.max = "0.5";
   slider.step = "0.005";
   slider.value = String(model.get("threshold"));
-  slider.title = "hide links weaker than this";
+  slider.title = say("attention.threshold_title");
   const sliderValue = node("span", "wb-control-label", Number(model.get("threshold")).toFixed(3));
   slider.addEventListener("input", () => { sliderValue.textContent = Number(slider.value).toFixed(3); setTrait(model, "threshold", Number(slider.value)); });
-  const thresholdBox = labelled("threshold", slider);
+  const thresholdBox = labelled(say("attention.threshold"), slider);
   thresholdBox.appendChild(sliderValue);
   controls.appendChild(thresholdBox);
   if (state.pair) {
-    controls.appendChild(labelled("links", select(
-      [["all", "all"], ["AB", "A → B"], ["BA", "B → A"], ["AA", "A → A"], ["BB", "B → B"]], model.get("direction"),
-      (value) => setTrait(model, "direction", value), "which sentence attends to which")));
+    controls.appendChild(labelled(say("attention.links"), select(
+      [["all", say("attention.all")], ["AB", "A → B"], ["BA", "B → A"], ["AA", "A → A"], ["BB", "B → B"]], model.get("direction"),
+      (value) => setTrait(model, "direction", value), say("attention.links_title"))));
   }
 
   // ---- head view: token columns and a canvas of lines between them ----
@@ -82,7 +83,7 @@ function render({ model, el }) {
     const cell = node("div", "wb-att-token", token.label === "" ? "␣" : token.label);
     if (token.special) cell.classList.add("wb-special");
     if (token.sequence === 1) cell.classList.add("wb-second");
-    cell.title = `${index}: ${token.piece} (id ${token.id}); click to keep only what it attends to`;
+    cell.title = say("attention.token_title", { index, piece: token.piece, id: token.id });
     cell.dataset.position = String(index);
     cell.addEventListener("click", () => toggleSelected(model, index));
     cell.addEventListener("mouseenter", () => { focus = { side, index }; drawLines(); });
@@ -96,7 +97,7 @@ function render({ model, el }) {
   // ---- model view: a grid of heatmap thumbnails, click to zoom into the head view ----
   const modelView = node("div", "wb-model-grid");
   root.appendChild(modelView);
-  const legend = node("div", "wb-note", "Left column: the token that attends (query); right: the tokens it attends to (keys). Hover a token to see only its links; click a token (either column) to keep only what it attends to.");
+  const legend = node("div", "wb-note", say("attention.legend"));
   root.appendChild(legend);
   const selection = node("div", "wb-selection");
   root.appendChild(selection);
@@ -116,8 +117,7 @@ function render({ model, el }) {
     }
     const token = position >= 0 ? tokens[position] : null;
     selection.textContent = !token ? ""
-      : model.get("mode") === "model" ? `selected token ${position} "${token.label}": its row (what it attends to) is marked red in every head`
-      : `selected token ${position} "${token.label}": only its lines (what it attends to) are drawn; click it again to show all`;
+      : say(model.get("mode") === "model" ? "attention.selected_model" : "attention.selected_head", { position, label: token.label });
   }
 
   function allowed(query, key) {
@@ -169,19 +169,19 @@ function render({ model, el }) {
     const size = Math.min(T, 96); // thumbnail pixels: each pixel is the strongest link it covers
     modelView.style.gridTemplateColumns = `56px repeat(${H}, 66px)`;
     modelView.appendChild(node("span", "wb-grid-label", ""));
-    for (let h = 0; h < H; h++) modelView.appendChild(node("span", "wb-grid-label", `head ${h}`));
+    for (let h = 0; h < H; h++) modelView.appendChild(node("span", "wb-grid-label", say("attention.head_n", { head: h })));
     const threshold = Number(model.get("threshold")) || 0;
     const position = selectedOf(model);
     const markedRow = position >= 0 && position < T ? Math.floor(position * size / T) : -1;
     layers.forEach((layer, layerIndex) => {
-      modelView.appendChild(node("span", "wb-grid-label", `layer ${layer}`));
+      modelView.appendChild(node("span", "wb-grid-label", say("attention.layer_n", { layer })));
       for (let h = 0; h < H; h++) {
         const thumb = node("canvas", "wb-thumb");
         thumb.width = size;
         thumb.height = size;
         thumb.style.width = "64px";
         thumb.style.height = "64px";
-        thumb.title = `layer ${layer}, head ${h}: click to open in the head view`;
+        thumb.title = say("attention.thumb_title", { layer, head: h });
         thumb.dataset.layer = String(layer);
         thumb.dataset.head = String(h);
         const image = thumb.getContext("2d").createImageData(size, size);
@@ -235,4 +235,5 @@ function render({ model, el }) {
   update();
 }
 
+const render = redrawnOnLanguage(drawAttention);
 export default { render };

@@ -3,8 +3,10 @@
 // state = {name, done, error, prompt: [{label, special}] (label: the characters the token adds, "" for none),
 // steps: [{id, text, token, prob, alternatives: [[label, prob, chosen]...]}]} (grows while streaming).
 // `selected` numbers the prompt tokens first, then the generated ones: position = prompt.length + step.
+// Words: `say` (common.js).
 
-function render({ model, el }) {
+function drawGeneration({ model, el }) {
+  const say = speaker(model);
   const root = node("div", "wb-view wb-generation");
   el.appendChild(root);
   const status = node("span", "wb-status");
@@ -14,7 +16,7 @@ function render({ model, el }) {
 
   function showAlternatives(step, index) {
     table.replaceChildren();
-    const caption = node("caption", "wb-note", `step ${index}: chose "${step.token}" with probability ${(100 * step.prob).toFixed(1)}%`);
+    const caption = node("caption", "wb-note", say("generation.step", { step: index, token: step.token, percent: (100 * step.prob).toFixed(1) }));
     table.appendChild(caption);
     for (const [label, p, chosen] of step.alternatives) {
       const tr = node("tr");
@@ -31,16 +33,17 @@ function render({ model, el }) {
   }
 
   function showPromptToken(piece, position) {
-    const what = piece.label === "" ? "(more bytes of the character before)" : `"${piece.label}"`;
-    table.replaceChildren(node("caption", "wb-note",
-      `prompt token ${position} ${what}: given in the prompt, not generated, so it has no probability here`));
+    const what = piece.label === "" ? say("generation.more_bytes") : `"${piece.label}"`;
+    table.replaceChildren(node("caption", "wb-note", say("generation.given", { position, what })));
   }
 
   function draw() {
     const state = model.get("state");
     const selected = selectedOf(model);
     root.dataset.selected = String(selected);
-    status.textContent = state.error ? `stopped: ${state.error}` : state.done ? `${state.steps.length} tokens` : `generating… ${state.steps.length} tokens`;
+    const count = state.steps.length;
+    status.textContent = state.error ? say("generation.stopped", { error: state.error })
+      : say(state.done ? "generation.done" : "generation.running", { count });
     text.replaceChildren();
     state.prompt.forEach((piece, position) => {
       // a special token shows its name; a token that adds no new character (the 2nd byte of a syllable) a thin box
@@ -48,7 +51,7 @@ function render({ model, el }) {
       if (piece.special) span.classList.add("wb-gen-special");
       if (piece.label === "") span.classList.add("wb-gen-part");
       span.dataset.position = String(position);
-      span.title = piece.label === "" ? `prompt token ${position}: more bytes of the character before` : `prompt token ${position}`;
+      span.title = say(piece.label === "" ? "generation.prompt_part" : "generation.prompt_token", { position });
       if (position === selected) span.classList.add("wb-selected");
       span.addEventListener("click", () => toggleSelected(model, position));
       text.appendChild(span);
@@ -73,4 +76,5 @@ function render({ model, el }) {
   draw();
 }
 
+const render = redrawnOnLanguage(drawGeneration);
 export default { render };

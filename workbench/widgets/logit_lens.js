@@ -3,8 +3,10 @@
 // (or a cell) to select that position: its column is marked and the top-k of each of its cells is listed below.
 // state = {name, tokens: [{label, id, special}], rows: [{name, cells: [{top: [[id, p]...], target}]}],
 //          next_token, targets: [id or -1], vocabulary: {id: label}};  selected = a position or -1
+// Words: `say` (common.js); the row names come in the state, already in the view's language.
 
-function render({ model, el }) {
+function drawLens({ model, el }) {
+  const say = speaker(model);
   const root = node("div", "wb-view wb-lens");
   el.appendChild(root);
   const detail = node("div", "wb-note");
@@ -18,11 +20,11 @@ function render({ model, el }) {
     const percent = (p) => `${(100 * p).toFixed(1)}%`;
     const table = node("table", "wb-lens-table");
     const head = node("tr");
-    head.appendChild(node("th", null, state.next_token ? "layer \\ after" : "layer \\ token"));
+    head.appendChild(node("th", null, say(state.next_token ? "lens.corner_next" : "lens.corner_same")));
     state.tokens.forEach((token, position) => {
       const th = node("th", token.special ? "wb-special wb-lens-token" : "wb-lens-token", token.label);
       th.dataset.position = String(position);
-      th.title = `position ${position}: click to list the top predictions of this column`;
+      th.title = say("lens.column_title", { position });
       if (position === selected) th.classList.add("wb-selected");
       th.addEventListener("click", () => toggleSelected(model, position));
       head.appendChild(th);
@@ -38,8 +40,9 @@ function render({ model, el }) {
         if (topId === state.targets[position]) td.classList.add("wb-match");
         if (position === selected) td.classList.add("wb-selected");
         const lines = cell.top.map(([id, p]) => `${percent(p).padStart(6)}  ${word(id)}`);
-        if (cell.target !== null) lines.push(`actual ${state.next_token ? "next " : ""}token "${word(state.targets[position])}": ${(100 * cell.target).toFixed(2)}%`);
-        td.title = `${row.name}, position ${position}\n` + lines.join("\n");
+        if (cell.target !== null) lines.push(say(state.next_token ? "lens.actual_next" : "lens.actual_same",
+          { token: word(state.targets[position]), percent: (100 * cell.target).toFixed(2) }));
+        td.title = say("lens.cell_title", { row: row.name, position }) + "\n" + lines.join("\n");
         td.addEventListener("click", () => setTrait(model, "selected", position));
         tr.appendChild(td);
       });
@@ -51,8 +54,8 @@ function render({ model, el }) {
     const token = state.tokens[selected];
     if (token) {
       const target = state.targets[selected];
-      detail.textContent = `position ${selected} ("${token.label}"): what each layer predicts ${state.next_token ? "as the next token" : "for it"}` +
-        (target >= 0 ? `; actual: "${word(target)}"` : "") + ". Click the column header again to clear.";
+      detail.textContent = say(state.next_token ? "lens.column_next" : "lens.column_same", { position: selected, label: token.label }) +
+        (target >= 0 ? say("lens.column_actual", { token: word(target) }) : "") + say("lens.column_clear");
       state.rows.forEach((row) => {
         const tr = node("tr");
         tr.appendChild(node("th", null, row.name));
@@ -62,13 +65,11 @@ function render({ model, el }) {
           td.style.background = probabilityColour(p);
           tr.appendChild(td);
         }
-        if (cell.target !== null) tr.appendChild(node("td", "wb-lens-target", `actual ${(100 * cell.target).toFixed(2)}%`));
+        if (cell.target !== null) tr.appendChild(node("td", "wb-lens-target", say("lens.actual_cell", { percent: (100 * cell.target).toFixed(2) })));
         column.appendChild(tr);
       });
     } else {
-      detail.textContent = state.next_token
-        ? "Each column: what the model, stopped after that layer, predicts as the token after the input token on top. Bold: the actual next token. Click a column for its top-k."
-        : "Each column: what the model, stopped after that layer, predicts for that position. Bold: the actual token. Click a column for its top-k.";
+      detail.textContent = say(state.next_token ? "lens.explain_next" : "lens.explain_same");
     }
     root.replaceChildren(table, detail, column);
   }
@@ -77,4 +78,5 @@ function render({ model, el }) {
   draw();
 }
 
+const render = redrawnOnLanguage(drawLens);
 export default { render };

@@ -2,28 +2,28 @@
 // state = {text, text_pair, tokenizations: [{name, kind, note, counts, pieces: [Piece...], first_row?}]}
 // `selected` is a position in the first tokenizer's row; the rows of other tokenizers carry `first_row`: for
 // each of their pieces, the position in the first row that covers the same characters (-1: none), so clicking
-// any row selects, and the pieces of every row over the selected characters are marked.
+// any row selects, and the pieces of every row over the selected characters are marked. Words: `say` (common.js).
 
-function pieceTitle(piece) {
-  const lines = [`token ${piece.index}: id ${piece.id}`, `vocabulary entry: ${piece.piece}`];
-  if (piece.special) lines.push("special token added by the tokenizer");
-  if (piece.unknown) lines.push(`unknown token: stands for "${piece.covers}"`);
-  if (piece.byte_values) lines.push("bytes: " + piece.byte_values.map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" "));
-  if (piece.group !== null && piece.group !== undefined) lines.push(`with its neighbours forms "${piece.covers}"`);
-  if (!piece.special) lines.push(`characters ${piece.start}–${piece.end}: "${piece.covers}"`);
-  if (piece.continues) lines.push("continues the word before it");
-  if (piece.space_before) lines.push("starts with a space (a new word)");
+function pieceTitle(piece, say) {
+  const lines = [say("tokens.token", { index: piece.index, id: piece.id }), say("tokens.entry", { piece: piece.piece })];
+  if (piece.special) lines.push(say("tokens.special"));
+  if (piece.unknown) lines.push(say("tokens.unknown", { covers: piece.covers }));
+  if (piece.byte_values) lines.push(say("tokens.bytes", { bytes: piece.byte_values.map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" ") }));
+  if (piece.group !== null && piece.group !== undefined) lines.push(say("tokens.forms", { covers: piece.covers }));
+  if (!piece.special) lines.push(say("tokens.characters", { start: piece.start, end: piece.end, covers: piece.covers }));
+  if (piece.continues) lines.push(say("tokens.continues"));
+  if (piece.space_before) lines.push(say("tokens.space"));
   return lines.join("\n");
 }
 
-function renderTokenization(tokenization, showIds, firstRow, onPick) {
+function renderTokenization(tokenization, showIds, firstRow, onPick, say) {
   const block = node("div", "wb-tokenization");
   const header = node("div", "wb-tok-header");
   header.appendChild(node("span", "wb-tok-name", tokenization.name));
   const c = tokenization.counts;
   const perWord = c.tokens_per_word === null ? "–" : c.tokens_per_word.toFixed(2);
-  header.appendChild(node("span", "wb-tok-counts",
-    `${c.text_tokens} tokens + ${c.special_tokens} special · ${c.characters} characters · ${c.words} words · ${perWord} tokens/word`));
+  header.appendChild(node("span", "wb-tok-counts", say("tokens.counts", { text_tokens: c.text_tokens,
+    special_tokens: c.special_tokens, characters: c.characters, words: c.words, per_word: perWord })));
   block.appendChild(header);
   const row = node("div", "wb-pieces");
   let groupBox = null, groupId = null;
@@ -35,14 +35,14 @@ function renderTokenization(tokenization, showIds, firstRow, onPick) {
     if (piece.partial) box.classList.add("wb-partial");
     if (piece.continues) box.classList.add("wb-continues");
     if (piece.sequence === 1) box.classList.add("wb-second");
-    box.title = pieceTitle(piece);
+    box.title = pieceTitle(piece, say);
     box.appendChild(node("span", "wb-piece-label", piece.label === "" ? "␣" : piece.label));
     if (showIds) box.appendChild(node("span", "wb-piece-id", piece.id));
     box.dataset.index = String(piece.index);
     const position = firstRow ? firstRow[i] : i; // where this piece is in the first row (the selectable one)
     box.dataset.position = String(position);
     if (position >= 0) box.addEventListener("click", () => onPick(position));
-    else box.title += "\nno piece of the first tokenizer covers these characters";
+    else box.title += "\n" + say("tokens.not_in_first_row");
     // pieces that together form characters sit in one bracket that shows those characters
     if (piece.group !== null && piece.group !== undefined) {
       if (groupId !== piece.group) {
@@ -51,7 +51,7 @@ function renderTokenization(tokenization, showIds, firstRow, onPick) {
         const parts = node("span", "wb-group-pieces");
         groupBox.appendChild(parts);
         groupBox.appendChild(node("span", "wb-group-forms", piece.covers));
-        groupBox.title = `these tokens together form "${piece.covers}"`;
+        groupBox.title = say("tokens.group", { covers: piece.covers });
         if (piece.continues) groupBox.classList.add("wb-continues");
         row.appendChild(groupBox);
       }
@@ -66,7 +66,8 @@ function renderTokenization(tokenization, showIds, firstRow, onPick) {
   return block;
 }
 
-function render({ model, el }) {
+function drawTokens({ model, el }) {
+  const say = speaker(model);
   const root = node("div", "wb-view wb-tokens");
   el.appendChild(root);
   let showIds = true;
@@ -75,7 +76,7 @@ function render({ model, el }) {
     const input = node("textarea", "wb-text-input");
     input.rows = 2;
     input.value = model.get("text") || "";
-    input.placeholder = "Type a text to tokenize";
+    input.placeholder = say("tokens.placeholder");
     let timer = null;
     input.addEventListener("input", () => {
       clearTimeout(timer);
@@ -87,7 +88,7 @@ function render({ model, el }) {
   idsBox.type = "checkbox";
   idsBox.checked = showIds;
   idsBox.addEventListener("change", () => { showIds = idsBox.checked; draw(); });
-  controls.appendChild(labelled("ids", idsBox));
+  controls.appendChild(labelled(say("tokens.ids"), idsBox));
   root.appendChild(controls);
   const body = node("div", "wb-tok-body");
   const selection = node("div", "wb-selection");
@@ -96,7 +97,7 @@ function render({ model, el }) {
 
   function draw() {
     const state = model.get("state") || { tokenizations: [] };
-    body.replaceChildren(...state.tokenizations.map((t, row) => renderTokenization(t, showIds, row === 0 ? null : t.first_row, pick)));
+    body.replaceChildren(...state.tokenizations.map((t, row) => renderTokenization(t, showIds, row === 0 ? null : t.first_row, pick, say)));
     markSelected();
   }
 
@@ -107,11 +108,12 @@ function render({ model, el }) {
     for (const box of body.querySelectorAll(".wb-piece")) box.classList.toggle("wb-selected", position >= 0 && Number(box.dataset.position) === position);
     const tokenizations = (model.get("state") || { tokenizations: [] }).tokenizations;
     const piece = position >= 0 && tokenizations.length ? tokenizations[0].pieces[position] : null;
-    selection.textContent = piece ? "selected " + pieceTitle(piece).split("\n").join(" · ") + " (click it again to clear)" : "";
+    selection.textContent = piece ? say("tokens.selected", { details: pieceTitle(piece, say).split("\n").join(" · ") }) : "";
   }
   model.on("change:state", draw);
   model.on("change:selected", markSelected);
   draw();
 }
 
+const render = redrawnOnLanguage(drawTokens);
 export default { render };
