@@ -94,7 +94,7 @@ VIEW_TEXT: dict[str, dict[str, str]] = {
         "layer": "레이어 {layer}",
         "head": "헤드 {head}",
         "figure_tokens": "{name} — 토큰 {text_tokens}개 (+특수 토큰 {special_tokens}개), 글자 {characters}개, "
-                         "단어당 토큰 {per_word}개",
+                         "단어당 토큰 수 {per_word}",
         "figure_head_view": "{name} — 레이어 {layer}",
         "figure_grid": "토큰 {count}개의 어텐션 (행: 쿼리, 열: 키)",
         "figure_prompt": "{name} — 프롬프트",
