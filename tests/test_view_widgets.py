@@ -1,5 +1,6 @@
 """View widgets without a browser: instantiate, change traits from Python and 'from the front end', check the
 state the comm would sync (binary buffers for attention), and that widget code stays wiring."""
+import json
 import math
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from workbench.generation import GenerationStep
 from workbench.views.attention import AttentionView, expand_attention, show_attention
 from workbench.views.generation import GenerationView, Step
 from workbench.views.linking import Anchor, map_position, map_positions, piece_anchors, view_anchors
+from workbench.views.text import LANGUAGES, VIEW_TEXT
 from workbench.views.tokens import Piece, TokensView, backend_of, describe_pieces, scheme_of, tokenize_for_view
 from workbench.widgets.attention import AttentionWidget
 from workbench.widgets.tokens import TokensWidget
@@ -227,3 +229,80 @@ def test_tokens_of_a_second_tokenizer_point_at_the_first_row(minilm_tokenizer, s
         assert position == -1 or set(piece.covers.strip()) & set(bert[position].covers)
     emoji = next(i for i, p in enumerate(smol) if "🙂" in p.covers)
     assert bert[first_row[emoji]].piece == "[UNK]"
+
+
+# ---- the views' language: one table per language on each side, a synced `lang`, the app's language ---------------
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+VIEW_SCRIPTS = [WIDGETS / f"{kind}.js" for kind in ("tokens", "attention", "generation", "logit_lens")]
+VIEWS_PYTHON = [path for path in (WIDGETS.parent / "views").glob("*.py") if path.name != "text.py"]
+
+
+def js_text_table() -> dict[str, dict[str, str]]:
+    """The `TEXT` table of common.js, which is written as JSON so that this test can read it."""
+    source = (WIDGETS / "common.js").read_text(encoding="utf-8")
+    match = re.search(r"^const TEXT = (\{.*?^\});$", source, re.S | re.M)
+    assert match, "common.js has no `const TEXT = {...};` table"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize("side", ["js", "python"])
+def test_every_view_text_is_in_both_languages_with_the_same_placeholders(side):
+    table = js_text_table() if side == "js" else VIEW_TEXT
+    assert set(table) == set(LANGUAGES) == {"en", "ko"}
+    assert set(table["en"]) == set(table["ko"]) and len(table["en"]) > 20
+    for key, english in table["en"].items():
+        korean = table["ko"][key]
+        assert set(PLACEHOLDER.findall(english)) == set(PLACEHOLDER.findall(korean)), key
+        assert HANGUL.search(korean) and not HANGUL.search(english), key
+    if side == "js":  # every key a renderer names is in the table, and every key of the table is used
+        named = set(re.findall(r'"((?:tokens|attention|generation|lens)\.[a-z_]+)"',
+                               "".join(path.read_text(encoding="utf-8") for path in VIEW_SCRIPTS)))
+    else:
+        source = "".join(path.read_text(encoding="utf-8") for path in VIEWS_PYTHON)
+        called = set(re.findall(r'say\(\s*[\w.]+,\s*"(\w+)"', source))
+        assert called <= set(table["en"]), called - set(table["en"])
+        named = set(re.findall(r'"(\w+)"', source)) & set(table["en"])
+    assert named == set(table["en"]), set(table["en"]) ^ named
+
+
+def test_renderers_take_their_words_from_the_table():
+    """No English phrase left in a renderer outside the table: a literal with two words in a row is a list of
+    class names (wb-...) or a comment."""
+    for path in VIEW_SCRIPTS:
+        code = "\n".join(line.split(" // ")[0] for line in path.read_text(encoding="utf-8").splitlines()
+                         if not line.lstrip().startswith("//"))
+        for literal in re.findall(r'"([^"\n]*)"|`([^`\n]*)`', code):
+            text = re.sub(r"\$\{[^}]*\}", " ", "".join(literal))
+            assert text.startswith("wb-") or not re.search(r"\b[A-Za-z]{2,} +[A-Za-z]{2,}\b", text), (path.name, text)
+
+
+def test_a_view_widget_speaks_its_views_language_and_follows_a_change(minilm_dir):
+    view = wb.show_tokens("토큰 test", tokenizer=minilm_dir, lang="ko")
+    widget = view.widget()
+    assert view.lang == widget.lang == "ko" and widget.get_state()["lang"] == "ko"
+    assert HANGUL.search(widget.state["tokenizations"][0]["note"]) and view.title.startswith("토큰: ")
+    messages = recorded(widget)
+    widget.set_state({"lang": "en"})  # as a change from the front end (or `widget.lang = "en"` in Python)
+    assert view.lang == "en" and view.title.startswith("Tokens: ")
+    assert widget.state["tokenizations"][0]["note"] == ("WordPiece: a piece written '##piece' continues the word "
+                                                         "before it; it is shown joined to it, without the marker.")
+    assert any("state" in data["state"] for data, _ in messages)  # the English note went to the front end
+    with pytest.raises(traitlets.TraitError):
+        widget.lang = "fr"
+    assert view.with_text("다른 문장").lang == "en"  # the text box keeps the language
+
+
+def test_the_korean_app_makes_korean_views_and_says_their_errors_in_korean():
+    app = wb.Workbench("sentence-transformers/all-MiniLM-L6-v2", lang="ko", namespace={})
+    app.text.value = "고양이가 앉았다 <b>"
+    tokens = app.show("tokens")
+    assert tokens.lang == "ko" and app.view_boxes["tokens"].children[0].lang == "ko"
+    assert HANGUL.search(tokens.traits()["state"]["tokenizations"][0]["note"])
+    attention = app.show("attention")
+    assert attention.lang == "ko" and app.view_boxes["attention"].children[0].get_state()["lang"] == "ko"
+    for kind, words in (("generation", "디코더"), ("lens", "언어 모델 헤드")):  # MiniLM neither generates nor has an LM head
+        assert app.show(kind) is None and words in app.view_boxes[kind].children[0].value
+    english = wb.Workbench("sentence-transformers/all-MiniLM-L6-v2", lang="en", namespace={})
+    assert english.show("tokens").lang == "en"

@@ -1,5 +1,6 @@
 """Views as pure functions: token pieces and bytes (WordPiece, byte-level BPE, SentencePiece-style), attention arrays
 against transformers, the packed attention bytes, the logit lens against a direct computation, escaping, exports."""
+import html
 import json
 import re
 
@@ -336,6 +337,102 @@ def test_png_exports(minilm, tmp_path):
         path = view.save(tmp_path / f"{name}.png", **options)
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
+
+
+# ---- Korean views: the texts made in Python, the exported page, the PNG ------------------------------------------
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+# Python-made English texts of the views (notes, titles, layer names, figure headings): none may be left in Korean
+ENGLISH = ["a piece written", "Byte-level BPE: pieces", "is a space before the piece", "ends a word", "Pieces are shown",
+           "embeddings", "layer ", "head ", "Tokens:", "Attention", "Logit lens", "Generation", "tokens/word",
+           "characters", "probability", "top prediction", "generated", "— prompt", "rows: query"]
+
+
+def strings_in(value) -> list[str]:
+    """Every string value (not key) in a JSON-like value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in strings_in(item)]
+    return []
+
+
+def four_views(minilm, lang):
+    """Tokens (WordPiece, byte-level BPE, SentencePiece), attention, logit lens and generation on Korean text."""
+    from workbench.views.generation import GenerationView, Step
+    from workbench.views.logit_lens import Lens, LogitLensView
+
+    model, tok = minilm
+    text = "고양이가 매트 위에 앉았다"
+    tokens = wb.show_tokens(text, tokenizer=[tok, byte_level_bpe(), sentencepiece_style()], lang=lang)
+    attention = show_attention(text, model=model, tokenizer=tok, layers=[0, 1], lang=lang)
+    pieces = attention.pieces
+    T, k = len(pieces), 2
+    rng = np.random.default_rng(0)
+    lens = Lens(top_ids=rng.integers(0, 3, size=(3, T, k)), top_probs=np.full((3, T, k), 0.4, dtype=np.float32),
+                target_ids=np.array([p.id for p in pieces]), target_probs=np.full((3, T), 0.1, dtype=np.float32),
+                next_token=False)
+    lens_view = LogitLensView(pieces, lens, {0: "고양이", 1: "매트", 2: "위"}, name="MiniLM", lang=lang)
+    generation = GenerationView(pieces, {7: "다"}.get, name="MiniLM", steps=[Step(7, "다", np.log(0.5), [(7, np.log(0.5))])],
+                                lang=lang)
+    return {"tokens": tokens, "attention": attention, "lens": lens_view, "generation": generation}
+
+
+def figure_texts(shown, **options) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in shown.figure(**options).findobj(Text) if t.get_text()]
+
+
+def test_korean_views_say_their_own_texts_in_korean(minilm):
+    views = four_views(minilm, "ko")
+    for kind, view in views.items():
+        page = view.to_html()
+        assert page.startswith('<!DOCTYPE html>\n<html lang="ko">'), kind
+        title = re.search(r"<title>(.*?)</title>", page).group(1)
+        assert HANGUL.search(title) and title == html.escape(view.title), kind
+        data = embedded_data(page)
+        assert data["lang"] == "ko"
+        said = [view.title, *strings_in(data["state"])]
+        assert not [s for s in said for english in ENGLISH if english in s], kind
+    notes = [t["note"] for t in views["tokens"].traits()["state"]["tokenizations"]]
+    assert len(notes) == 3 and all(HANGUL.search(note) for note in notes)
+    assert "'##조각'" in notes[0] and "'Ġ'" in notes[1] and "'\u2581'" in notes[2] and "<0x..>" in notes[2]
+    assert [row["name"] for row in views["lens"].traits()["state"]["rows"]] == ["임베딩", "레이어 1", "레이어 2"]
+    for kind, options in (("tokens", {}), ("attention", {}), ("attention", {"view": "model"}), ("lens", {}),
+                          ("generation", {})):
+        texts = figure_texts(views[kind], **options)
+        assert any(HANGUL.search(t) for t in texts), (kind, texts)
+        assert not [t for t in texts for english in ENGLISH if english in t], (kind, texts)
+    assert views["lens"].to_png()[:4] == b"\x89PNG"
+
+
+def test_english_views_are_unchanged(minilm):
+    views = four_views(minilm, "en")
+    assert views["tokens"].to_html().startswith('<!DOCTYPE html>\n<html lang="en">')
+    assert [t["note"] for t in views["tokens"].traits()["state"]["tokenizations"]] == [
+        "WordPiece: a piece written '##piece' continues the word before it; it is shown joined to it, without the marker.",
+        "Byte-level BPE: pieces are bytes; 'Ġ' is a space before the piece (shown as a gap), 'Ċ' a new line; bytes that "
+        "are only part of a character are shown as <0x..>.",
+        "SentencePiece: '\u2581' is a space before the piece, shown as a gap; bytes of characters outside the vocabulary "
+        "are shown as <0x..>."]
+    assert views["lens"].layer_names() == ["embeddings", "layer 1", "layer 2"] and views["lens"].title == "Logit lens: MiniLM"
+    assert views["attention"].title.startswith("Attention: ") and views["generation"].title == "Generation: MiniLM"
+    assert "attention of" in " ".join(figure_texts(views["attention"], view="model"))
+
+
+def test_the_language_is_checked_first_and_defaults_to_the_locale(minilm, monkeypatch):
+    with pytest.raises(wb.WorkbenchError, match="lang='en' or lang='ko'"):
+        wb.show_tokens("x", tokenizer=byte_level_bpe(), lang="fr")
+    with pytest.raises(wb.WorkbenchError, match="lang='en' or lang='ko'"):  # before trying to load the model
+        show_attention("x", model="no/such-model", lang="de")
+    monkeypatch.setenv("LANGUAGE", "ko_KR.UTF-8")
+    assert wb.show_tokens("x", tokenizer=byte_level_bpe()).lang == "ko"
+    assert show_attention("x", model=minilm[0], tokenizer=minilm[1], layers=[0]).lang == "ko"
+    monkeypatch.setenv("LANGUAGE", "en_GB.UTF-8")
+    assert wb.show_tokens("x", tokenizer=byte_level_bpe()).lang == "en"
 
 
 # ---- bertviz adapter ---------------------------------------------------------------------------------------
