@@ -7,6 +7,7 @@
     v                      # last in a cell: the live widget
     v.to_html()            # one standalone page: inline JS/CSS, no network
     v.save("x.html"); v.save("x.png")   # PNG through matplotlib, no browser
+    wb.show_tokens(text, lang="ko")    # the view's own words in Korean (default: from the locale, as the app)
 """
 from __future__ import annotations
 
