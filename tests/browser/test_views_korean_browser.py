@@ -96,6 +96,12 @@ class KoreanPage:
 
 
 @pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
 def pages(minilm_dir, smollm_gguf, tmp_path_factory):
     """The four views on Korean text, in Korean, saved as standalone pages."""
     folder = tmp_path_factory.mktemp("korean-pages")
@@ -131,46 +137,44 @@ def pages(minilm_dir, smollm_gguf, tmp_path_factory):
     return {kind: view.save(folder / f"{kind}.html") for kind, view in views.items()}
 
 
-def test_the_four_views_speak_korean_with_korean_fonts(pages):
-    with chromium() as browser:
-        shots = []
+def test_the_four_views_speak_korean_with_korean_fonts(browser, pages):
+    shots = []
+    tokens = KoreanPage(browser, pages["tokens"])
+    assert "단어당 토큰" in tokens.look() and "'##조각'처럼 쓴 토큰" in tokens.shown[-1]
+    tokens.page.locator(".wb-tokenization").first.locator(".wb-piece").nth(1).click()
+    assert tokens.look().count("선택: 토큰 1: id") == 1
+    tokens.check([".wb-note", ".wb-tok-counts", ".wb-selection"])
+    shots.append(tokens.picture())
 
-        tokens = KoreanPage(browser, pages["tokens"])
-        assert "단어당 토큰" in tokens.look() and "'##조각'처럼 쓴 토큰" in tokens.shown[-1]
-        tokens.page.locator(".wb-tokenization").first.locator(".wb-piece").nth(1).click()
-        assert tokens.look().count("선택: 토큰 1: id") == 1
-        tokens.check([".wb-note", ".wb-tok-counts", ".wb-selection"])
-        shots.append(tokens.picture())
+    attention = KoreanPage(browser, pages["attention"])
+    assert "왼쪽 열: 어텐션하는 토큰(쿼리)" in attention.look()
+    attention.page.locator(".wb-controls select").first.select_option("model")
+    assert "헤드 11" in attention.look() and "레이어 5, 헤드 0" in attention.shown[-1]
+    attention.page.locator(".wb-controls select").first.select_option("head")
+    attention.page.locator(".wb-att-left .wb-att-token").nth(2).click()
+    attention.page.mouse.move(890, 690)
+    assert "선택한 토큰 2" in attention.look()
+    attention.check([".wb-note", ".wb-selection", ".wb-controls .wb-control-label"])
+    shots.append(attention.picture())
+    attention.page.locator(".wb-controls select").first.select_option("model")
+    assert "빨간색" in attention.look()  # the selection line of the model view
 
-        attention = KoreanPage(browser, pages["attention"])
-        assert "왼쪽 열: 어텐션하는 토큰(쿼리)" in attention.look()
-        attention.page.locator(".wb-controls select").first.select_option("model")
-        assert "헤드 11" in attention.look() and "레이어 5, 헤드 0" in attention.shown[-1]
-        attention.page.locator(".wb-controls select").first.select_option("head")
-        attention.page.locator(".wb-att-left .wb-att-token").nth(2).click()
-        attention.page.mouse.move(890, 690)
-        assert "선택한 토큰 2" in attention.look()
-        attention.check([".wb-note", ".wb-selection", ".wb-controls .wb-control-label"])
-        shots.append(attention.picture())
-        attention.page.locator(".wb-controls select").first.select_option("model")
-        assert "빨간색" in attention.look()  # the selection line of the model view
+    lens = KoreanPage(browser, pages["lens"])
+    assert "각 열: 모델을 그 레이어에서 멈췄을 때" in lens.look() and "레이어 ↓ 다음 →" in lens.shown[-1]
+    assert lens.page.locator(".wb-lens-table tr th:first-child").all_text_contents()[1:] == ["임베딩", "레이어 1", "레이어 2"]
+    lens.page.locator(".wb-lens-token").nth(1).click()
+    assert "위치 1" in lens.look() and "열 머리글을 다시 클릭하면 해제됩니다." in lens.shown[-1]
+    lens.check([".wb-note", ".wb-lens-table tr th"])
+    shots.append(lens.picture())
 
-        lens = KoreanPage(browser, pages["lens"])
-        assert "각 열: 모델을 그 레이어에서 멈췄을 때" in lens.look() and "레이어 ↓ 다음 →" in lens.shown[-1]
-        assert lens.page.locator(".wb-lens-table tr th:first-child").all_text_contents()[1:] == ["임베딩", "레이어 1", "레이어 2"]
-        lens.page.locator(".wb-lens-token").nth(1).click()
-        assert "위치 1" in lens.look() and "열 머리글을 다시 클릭하면 해제됩니다." in lens.shown[-1]
-        lens.check([".wb-note", ".wb-lens-table tr th"])
-        shots.append(lens.picture())
-
-        generation = KoreanPage(browser, pages["generation"])
-        assert re.search(r"토큰 \d+개", generation.look())
-        generation.page.locator(".wb-gen-prompt").first.click()
-        assert "프롬프트로 주어진 토큰이라 확률이 없습니다" in generation.look()
-        generation.page.locator(".wb-gen-token").last.click()
-        assert re.search(r"\d+번째 단계: .* 선택, 확률 [\d.]+%", generation.look())
-        generation.check([".wb-status", ".wb-alternatives caption", ".wb-gen-prompt"])
-        shots.append(generation.picture())
+    generation = KoreanPage(browser, pages["generation"])
+    assert re.search(r"토큰 \d+개", generation.look())
+    generation.page.locator(".wb-gen-prompt").first.click()
+    assert "프롬프트로 주어진 토큰이라 확률이 없습니다" in generation.look()
+    generation.page.locator(".wb-gen-token").last.click()
+    assert re.search(r"\d+번째 단계: .* 선택, 확률 [\d.]+%", generation.look())
+    generation.check([".wb-status", ".wb-alternatives caption", ".wb-gen-prompt"])
+    shots.append(generation.picture())
 
     save_grid(shots, SCREENSHOTS / "views_korean.png")
 
@@ -185,3 +189,38 @@ def save_grid(pictures, path) -> None:
         grid.paste(picture.crop((0, 0, width, min(height, picture.height))), ((i % 2) * width, (i // 2) * height))
     path.parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)
+
+
+def test_a_language_change_redraws_the_view_and_drops_the_old_drawings_listeners(browser, pages):
+    """What a live widget does when its `lang` trait changes: the renderer, on a model that counts its listeners."""
+    from workbench.views.base import _EXPORT_LINE, script
+
+    page_source = pages["attention"].read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="wb-data">(.*?)</script>', page_source, re.S).group(1))
+    page = new_page(browser, width=900, height=700)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_content('<div id="wb-root"></div>')
+    page.add_script_tag(type="module", content=_EXPORT_LINE.sub("", script("attention"))
+                        + "\nwindow.wbRenderer = { render, standaloneModel };")
+    page.wait_for_function("window.wbRenderer !== undefined")
+    page.evaluate("""(data) => {
+      const model = wbRenderer.standaloneModel(data);
+      window.live = {};  // event -> how many listeners are registered now
+      window.counted = { ...model,
+        on: (event, callback) => { live[event] = (live[event] || 0) + 1; model.on(event, callback); },
+        off: (event, callback) => { live[event] -= 1; model.off(event, callback); } };
+      wbRenderer.render({ model: counted, el: document.getElementById('wb-root') });
+    }""", data)
+    legend = page.locator(".wb-attention > .wb-note")
+    assert legend.text_content().startswith("왼쪽 열") and page.locator(".wb-attention").get_attribute("lang") == "ko"
+    before = page.evaluate("({ ...live })")
+    for lang in ("en", "ko", "en"):
+        page.evaluate("(lang) => counted.set('lang', lang)", lang)
+    assert page.evaluate("({ ...live })") == before  # the old drawings stopped listening
+    assert page.locator(".wb-attention").count() == 1 and page.locator(".wb-attention").get_attribute("lang") == "en"
+    assert legend.text_content().startswith("Left column: the token that attends (query)")
+    assert page.locator(".wb-controls select").first.locator("option").all_text_contents() == ["head view", "model view"]
+    page.evaluate("counted.set('selected', 2)")
+    assert page.locator(".wb-selection").text_content().startswith("selected token 2 ")
+    assert errors == []
