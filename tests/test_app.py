@@ -5,7 +5,9 @@ The browser layer (the app drawn in JupyterLab and Voila) is tests/browser/test_
 from __future__ import annotations
 
 import datetime
+import shutil
 import time
+import weakref
 
 import pandas as pd
 import pytest
@@ -292,6 +294,49 @@ def test_app_refuses_a_model_that_does_not_fit_and_keeps_the_loaded_one():
     message = app.errors.outputs[0]["text"]
     assert "needs about 746 MB" in message and "600 MB" in message
     assert "Try distilgpt2" in message  # the biggest text generator that fits (no llama does)
+
+
+@pytest.mark.slow
+def test_loading_another_model_lets_the_old_one_go_before_the_new_weights_are_read():
+    app = wb.Workbench(SMOLLM, namespace={}, lang="en")
+    app.max_new_tokens.value = 100
+    app.run("Once upon a time")  # a task result and its cached pipeline
+    app.show("lens")
+    app.show("tokens")
+    app.show("generation")  # still streaming when the next model loads
+    old_model = weakref.ref(app.loaded.model)
+    old_alive_at_step = {}
+    app.progress.observe(lambda change: old_alive_at_step.setdefault(change["new"], old_model() is not None),
+                         names="value")
+    app.load(MINILM)
+    assert app.last_error is None and app.loaded.name == MINILM
+    assert old_alive_at_step[0] is True  # still there while the new checkpoint is checked and found ...
+    assert old_alive_at_step[1] is False  # ... and gone before its weights are read
+    assert old_model() is None
+    assert app.views == {} and app.results.value == "" and app.result is None
+
+
+def test_a_checkpoint_refused_before_reading_keeps_the_loaded_model(tmp_path):
+    app = wb.Workbench(MINILM, namespace={}, lang="en")
+    model = app.loaded.model
+    unknown = tmp_path / "unknown-family"
+    unknown.mkdir()
+    (unknown / "config.json").write_text('{"model_type": "no-such-family", "architectures": ["NoSuchModel"]}')
+    app.load(str(unknown))  # an unsupported family is found on the config alone, before the old model goes
+    assert app.last_error is not None and app.loaded is not None and app.loaded.model is model
+    assert "22.7M" in app.status.value
+
+
+def test_a_load_that_fails_while_reading_the_weights_says_the_old_model_is_gone(tmp_path, minilm_dir):
+    app = wb.Workbench(MINILM, namespace={}, lang="en")
+    broken = tmp_path / "broken"
+    shutil.copytree(minilm_dir, broken)
+    for weights in broken.glob("*.safetensors"):
+        weights.write_bytes(b"not a safetensors file")
+    app.load(str(broken))
+    assert app.last_error is not None and app.loaded is None and app.progress.bar_style == "danger"
+    assert "was already unloaded" in app.status.value and MINILM in app.status.value
+    assert app.task.options == ()
 
 
 def test_app_trains_from_a_dataframe_variable_and_compares_before_after(minilm):

@@ -45,6 +45,8 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "step_done": "ready",
         "loaded": "Loaded {name}: {params} parameters, tasks: {tasks}.",
         "not_loaded": "No model loaded yet: pick one and press Load.",
+        "unloaded_previous": "{name} could not be loaded, and {previous} was already unloaded to make room for it: "
+                             "no model is loaded now; load one again.",
         "offline": "offline",
         "download": "download",
         "parameters": "parameters",
@@ -111,6 +113,8 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "step_done": "준비 완료",
         "loaded": "{name} 불러옴: 매개변수 {params}개, 작업: {tasks}.",
         "not_loaded": "아직 모델이 없습니다. 모델을 고르고 불러오기를 누르세요.",
+        "unloaded_previous": "{name} 모델을 불러오지 못했습니다. 자리를 비우려고 {previous} 모델을 이미 내려놓았기 때문에 "
+                             "지금은 불러온 모델이 없습니다. 모델을 다시 불러오세요.",
         "offline": "오프라인",
         "download": "다운로드",
         "parameters": "매개변수",
@@ -385,11 +389,14 @@ def catalog_row(name: str) -> dict | None:
 
 
 def load_checkpoint(name: str, *, budget_mb: float | None = None, lang: str = "en",
-                    progress: Callable[[int, int, str], None] | None = None) -> Loaded:
+                    progress: Callable[[int, int, str], None] | None = None,
+                    before_reading: Callable[[], None] | None = None) -> Loaded:
     """Load a checkpoint (catalog id, Hub id, folder or .gguf) for the app, reporting `progress(step, steps, what)`.
 
     A catalog checkpoint whose memory estimate exceeds `budget_mb` is refused before anything is downloaded,
-    with a smaller sibling suggested."""
+    with a smaller sibling suggested. `before_reading()` is called once every check has passed (the memory
+    estimate, the checkpoint found, its architecture supported), right before the weights are read: the app lets
+    its old model go there, so that a refusal keeps it and the new weights never sit next to it."""
     from . import load_tokenizer
     from .checkpoints import catalog, resolve_checkpoint
     from .models.loading import load_model
@@ -407,13 +414,37 @@ def load_checkpoint(name: str, *, budget_mb: float | None = None, lang: str = "e
             error.sibling = fit.sibling
             raise error
     report(0, len(LOAD_STEPS), text["step_resolve"])
-    resolve_checkpoint(name)  # downloads (with huggingface_hub's progress) when not cached
+    path = resolve_checkpoint(name)  # downloads (with huggingface_hub's progress) when not cached
+    check_architecture(path)
+    if before_reading is not None:
+        before_reading()
     report(1, len(LOAD_STEPS), text["step_weights"])
     model = load_model(name).eval()
     report(2, len(LOAD_STEPS), text["step_tokenizer"])
     tokenizer = load_tokenizer(name)
     report(3, len(LOAD_STEPS), text["step_done"])
     return Loaded(name, model, tokenizer, tasks_for(model, entry), entry)
+
+
+def check_architecture(path) -> None:
+    """Raise the loader's own error when a checkpoint folder's family or head is not supported; costs no memory
+    (the model is built on torch's `meta` device, without weights). GGUF files are checked when read."""
+    from .checkpoints import read_config
+    from .models.loading import build_model
+
+    if Path(path).is_dir():
+        build_model(read_config(path))
+
+
+def loaded_memory_mb(loaded: Loaded | None) -> float:
+    """What unloading `loaded` gives back: its catalog estimate, else the same rule on its parameter count."""
+    if loaded is None:
+        return 0.0
+    if loaded.entry:
+        return float(loaded.entry["memory_mb"])
+    from .checkpoints.known import memory_mb
+
+    return float(memory_mb(sum(p.numel() for p in loaded.model.parameters())))
 
 
 # ---- tasks -------------------------------------------------------------------------------------------------

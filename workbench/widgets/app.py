@@ -22,9 +22,11 @@ import traceback
 import ipywidgets as widgets
 
 from .. import app_logic as logic
+from ..memory import release_memory
 
 TABS = ("task", "tokens", "attention", "generation", "lens", "train")
 VIEW_TABS = ("tokens", "attention", "generation", "lens")
+STOP_TIMEOUT_SECONDS = 30.0  # how long unloading waits for a streaming generation to finish its token
 
 
 def _ui(action):
@@ -170,8 +172,11 @@ class Workbench(widgets.VBox):
         self._describe()
 
     def budget_mb(self) -> float | None:
-        """The memory a new checkpoint may use: `memory_limit_mb`, else what is free plus the current model's."""
-        return self._budget_for_load(self.loaded)
+        """The memory a new checkpoint may use: `memory_limit_mb`, else what is free plus what unloading the
+        current model gives back (it is let go before the new weights are read)."""
+        if self.memory_limit_mb is not None:
+            return float(self.memory_limit_mb)
+        return logic.memory_budget_mb(freed_mb=logic.loaded_memory_mb(self.loaded))
 
     @_ui
     def _describe(self) -> None:
@@ -180,48 +185,67 @@ class Workbench(widgets.VBox):
 
     @_ui
     def load(self, name: str) -> logic.Loaded:
-        """Load a checkpoint (refused before downloading when it does not fit in memory)."""
+        """Load a checkpoint (refused before downloading when it does not fit in memory). The old model is let go
+        only once the new one has passed every check, right before its weights are read, so that both are never
+        in memory together (the budget counts the old one as freed)."""
         self.clear_error()
         self.progress.layout.visibility = "visible"
         self.progress.bar_style = "info"
         self.load_button.disabled = True
+        previous = self.loaded.name if self.loaded is not None else None
+        released = []
 
         def progress(step: int, steps: int, what: str) -> None:
             self.progress.value = step
             self.status.value = html.escape(f"{self.t['loading']} {name}: {what} ...")
 
-        for kind in self.views:
-            self._stop_view(kind)  # a streaming generation would keep the old model busy (and alive)
+        def release() -> None:
+            self._release_model()
+            released.append(True)
+
         try:
-            previous, self.loaded = self.loaded, None  # let the old model go before the new one is read
-            try:
-                self.loaded = logic.load_checkpoint(name, budget_mb=self._budget_for_load(previous), lang=self.lang,
-                                                    progress=progress)
-            except Exception:
-                self.loaded = previous
-                self.progress.bar_style = "danger"
+            loaded = logic.load_checkpoint(name, budget_mb=self.budget_mb(), lang=self.lang, progress=progress,
+                                           before_reading=release)
+        except Exception:
+            self.progress.bar_style = "danger"
+            if released and previous is not None:
+                self.status.value = html.escape(self.t["unloaded_previous"].format(name=name, previous=previous))
+            else:
                 self.status.value = html.escape(self.loaded.summary(self.lang) if self.loaded else self.t["not_loaded"])
-                raise
+            raise
         finally:
             self.load_button.disabled = False
+        self.loaded = loaded
         self.progress.bar_style = "success"
         self.status.value = html.escape(self.loaded.summary(self.lang))
         self.task.options = [(logic.task_label(task, self.lang), task) for task in self.loaded.tasks]
         self.task.value = self.loaded.tasks[0]
-        for kind, box in self.view_boxes.items():
-            box.children = [widgets.HTML(html.escape(self.t["press_run"]))]
-        self.views.clear()
-        self._view_input.clear()
-        self.selection = None
         self._task_changed()
         self._train_model_note()
         return self.loaded
 
-    def _budget_for_load(self, previous) -> float | None:
-        if self.memory_limit_mb is not None:
-            return float(self.memory_limit_mb)
-        freed = (previous.entry or {}).get("memory_mb", 0.0) if previous is not None and previous.entry else 0.0
-        return logic.memory_budget_mb(freed_mb=freed)
+    def _release_model(self) -> None:
+        """Let the loaded model go with everything that holds it (the views, streaming or not, their widgets, the
+        task result, the pipelines), then hand the freed memory back to the system."""
+        for kind in list(self.views):
+            self._stop_view(kind, wait=True)  # a streaming generation holds the model until its thread ends
+        self._drop_views()
+        self.result = None
+        self.results.value = ""
+        self.chart.layout.display = "none"
+        self.loaded = None
+        self.task.options = []
+        release_memory()
+
+    def _drop_views(self) -> None:
+        """Forget every view tab's view (their widgets closed) and the linked selection."""
+        for view in self.views.values():
+            view.widget().close()  # ipywidgets keeps every open widget (and so its view's data) alive
+        for box in self.view_boxes.values():
+            box.children = [widgets.HTML(html.escape(self.t["press_run"]))]
+        self.views.clear()
+        self._view_input.clear()
+        self.selection = None
 
     # ---- task and views ---------------------------------------------------------------------------------------
     def _task_changed(self) -> None:
@@ -297,11 +321,14 @@ class Workbench(widgets.VBox):
         self._select_linked(kind)  # a view made after a selection shows it too
         return view
 
-    def _stop_view(self, kind: str) -> None:
-        """End the background work of the view shown in tab `kind` (a streaming generation), if any."""
-        stop = getattr(self.views.get(kind), "stop", None)
-        if stop is not None:
-            stop()
+    def _stop_view(self, kind: str, wait: bool = False) -> None:
+        """End the background work of the view shown in tab `kind` (a streaming generation), if any; with `wait`,
+        until its thread has ended (it stops after the token being made)."""
+        view = self.views.get(kind)
+        if getattr(view, "stop", None) is not None:
+            view.stop()
+            if wait:
+                view.wait(timeout=STOP_TIMEOUT_SECONDS)
 
     # ---- linked views: a token selected in one tab is selected in every tab ------------------------------------
     def _view_widget(self, kind: str):
