@@ -296,6 +296,25 @@ def test_app_refuses_a_model_that_does_not_fit_and_keeps_the_loaded_one():
     assert "Try distilgpt2" in message  # the biggest text generator that fits (no llama does)
 
 
+def test_show_from_code_computes_the_view_once(minilm, monkeypatch):
+    made = []
+    real_make_view = logic.make_view
+
+    def counting_make_view(kind, *args, **kwargs):
+        made.append(kind)
+        return real_make_view(kind, *args, **kwargs)
+
+    monkeypatch.setattr(logic, "make_view", counting_make_view)  # counts; the real views are still made
+    app = wb.Workbench(MINILM, namespace={}, lang="en")
+    app.text.value = "a cat sat"
+    app.show("attention")  # opens the attention tab, whose observer must not compute it a second time
+    assert made == ["attention"]
+    app.tabs.selected_index = 1  # the user opens the tokens tab: computed once there
+    assert made == ["attention", "tokens"]
+    app.tabs.selected_index = 2  # back to attention, same input: nothing to compute
+    assert made == ["attention", "tokens"]
+
+
 @pytest.mark.slow
 def test_loading_another_model_lets_the_old_one_go_before_the_new_weights_are_read():
     app = wb.Workbench(SMOLLM, namespace={}, lang="en")

@@ -59,6 +59,7 @@ class Workbench(widgets.VBox):
         self._view_input: dict[str, str] = {}  # kind -> the input the shown view was made for
         self.selection = None  # (anchor, input): the token selected in a view tab, linked across the tabs
         self._linking = False  # True while the app itself sets `selected` on the views
+        self._showing = False  # True while show() opens a tab itself (the tab observer must not compute it again)
         self.run_ = None  # the last fine-tuning Run
         self.comparison = None  # its before/after table
         self.last_error: BaseException | None = None
@@ -292,6 +293,8 @@ class Workbench(widgets.VBox):
         return name if name in VIEW_TABS else None
 
     def _tab_changed(self) -> None:
+        if self._showing:
+            return  # show() opened this tab and computes its view itself
         kind = self._selected_view()
         if kind is not None and self.loaded is not None and self._view_input.get(kind) != self.text.value:
             self.show(kind)
@@ -302,7 +305,11 @@ class Workbench(widgets.VBox):
         self.clear_error()
         if self.loaded is None:
             raise logic.WorkbenchError(self.t["needs_model"])
-        self.tabs.selected_index = TABS.index(kind)
+        self._showing = True
+        try:
+            self.tabs.selected_index = TABS.index(kind)
+        finally:
+            self._showing = False
         box = self.view_boxes[kind]
         self._stop_view(kind)  # the view it replaces may still be streaming
         try:
