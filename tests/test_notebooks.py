@@ -69,3 +69,117 @@ def _record(name: str, seconds: float, peak_mb: float) -> None:
     numbers[name] = {"seconds": round(seconds, 1), "peak_mb": round(peak_mb),
                      "fast": os.environ.get("WB_NOTEBOOK_FAST") == "1"}
     out.write_text(json.dumps(numbers, indent=2))
+
+
+# ---- what the lessons say is what the models do ---------------------------------------------------------------
+# The lessons are read by teachers: every tokenization they quote and every number they state about a model is
+# checked here against the real offline checkpoints (the numbers the lessons' own code cells measure).
+
+def _lesson(stem: str):
+    return nbformat.read(REPO / "notebooks" / f"{stem}.ipynb", as_version=4)
+
+
+def _markdown(stem: str) -> str:
+    return "\n".join(cell.source for cell in _lesson(stem).cells if cell.cell_type == "markdown")
+
+
+def _run_cells(stem: str, ids: list[str]) -> dict:
+    """Execute the code cells `ids` of a lesson in one namespace here (for the values they compute)."""
+    cells = {cell.id: cell for cell in _lesson(stem).cells}
+    namespace: dict = {}
+    for cell_id in ids:
+        assert cells[cell_id].cell_type == "code", cell_id
+        exec(compile(cells[cell_id].source, f"{stem}:{cell_id}", "exec"), namespace)
+    return namespace
+
+
+QUOTED_TOKENIZATION = re.compile(r"`([^`]+)` → `([^`]+)`")  # `text` → `piece piece ...` in a lesson's text
+
+
+def test_lesson_01_quotes_minilms_real_pieces(minilm_dir):
+    """Every `text` → `pieces` in lesson 01 is MiniLM's tokenization: Hangul split into jamo, whole words as [UNK]."""
+    import workbench as wb
+
+    tokenizer = wb.load_tokenizer(minilm_dir)
+    quoted = QUOTED_TOKENIZATION.findall(_markdown("01_tokenization"))
+    assert len(quoted) >= 5, quoted
+    for text, pieces in quoted:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert tokenizer.convert_ids_to_tokens(ids) == pieces.split(), text
+    jamo = [pieces for text, pieces in quoted if "##ᅡ" in pieces]  # a syllable's vowel continues its consonant
+    assert jamo, "lesson 01 should show a Hangul word split into jamo"
+    assert "`[UNK]`" in {f"`{pieces}`" for text, pieces in quoted if any("가" <= c <= "힣" for c in text)}
+
+
+def test_lesson_01_counts_of_jamo_and_syllables_are_measured(minilm_dir):
+    import workbench as wb
+
+    tokenizer = wb.load_tokenizer(minilm_dir)
+    vocabulary = tokenizer.backend_tokenizer.get_vocab()
+
+    def known(first: int, last: int) -> int:  # jamo of a code point range that are vocabulary pieces (also as ##)
+        return sum(chr(c) in vocabulary and f"##{chr(c)}" in vocabulary for c in range(first, last + 1))
+
+    syllables = [chr(c) for c in range(0xAC00, 0xD7A4)]  # all 11,172 Hangul syllables
+    written = sum(tokenizer.unk_token_id not in ids
+                  for ids in tokenizer(syllables, add_special_tokens=False)["input_ids"])
+    text = " ".join(_markdown("01_tokenization").split())
+    assert f"{known(0x1100, 0x1112)} of the 19 first consonants" in text
+    assert f"{known(0x1161, 0x1175)} of the 21 vowels" in text
+    assert f"only {known(0x11A8, 0x11C2)} of the 27 final consonants" in text
+    assert f"Of the {len(syllables):,} possible syllables, {written:,} can be written" in text
+
+
+@pytest.mark.slow
+def test_lesson_02_states_what_its_own_measurements_show():
+    """Lesson 02's sentences about heads are the numbers its cells compute on MiniLM and SmolLM2 (not folklore:
+    MiniLM parks on [CLS], not on [SEP])."""
+    values = _run_cells("02_attention", ["c01", "c09", "c10", "c10-count", "c14-sink"])
+    patterns, best, per_layer, sink = values["patterns"], values["best"], values["per_layer"], values["sink"]
+    text = " ".join(_markdown("02_attention").split())
+
+    layer, head = best.loc["previous token", "head (layer, head)"]
+    assert f"Layer {layer}, head {head} puts all of its attention ({patterns['previous token'].max():.2f})" in text
+    second = patterns["previous token"].sort_values(ascending=False).iloc[1]
+    assert f"only about a third ({second:.2f})" in text
+    parked = int((patterns["[CLS]"] > 0.5).sum())
+    layer, head = best.loc["[CLS]", "head (layer, head)"]
+    assert f"{parked} of the {len(patterns)} heads give `[CLS]` more than half" in text
+    assert f"up to {patterns['[CLS]'].max():.2f} (layer {layer}, head {head})" in text
+    assert f"`[SEP]` never gets more than {patterns['[SEP]'].max():.2f}" in text
+    assert (patterns["[SEP]"] > 0.5).sum() == 0 and "park on `[SEP]` or" not in text
+    assert f"(at most {patterns['itself'].max():.2f})" in text
+    words = per_layer["words"]
+    assert "the words get about 60%" in text and all(0.55 <= words[i] <= 0.65 for i in (0, len(words) - 1))
+    assert "under 45%" in text and all(words[i] < 0.45 for i in range(1, len(words) - 1))
+
+    sinks = sink > 0.5  # [layers, heads]
+    assert f"{int(sinks.sum())} of its {sink.numel()} heads give the first token more than half" in text
+    assert "none in the first two layers" in text and not sinks[:2].any()
+    assert "almost all in layers 3–9" in text and sinks[3:10].float().mean() > 0.9
+
+
+def test_lesson_05_shows_every_task_its_table_says_it_shows():
+    """Each task whose table row says "shown with a note" is asked for in the lesson's code (NER, QA, fill-mask,
+    summarization, translation), so the note is there."""
+    import ast
+
+    from workbench.pipelines import TASK_ALIASES
+
+    def canonical(task: str) -> str:
+        return TASK_ALIASES.get(task, task)
+
+    lesson = _lesson("05_pipelines")
+    promised = set()
+    for line in lesson.cells[0].source.splitlines():
+        cells = [part.strip() for part in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and "shown with a note" in cells[2]:
+            promised |= {canonical(name) for name in re.findall(r"[a-z][a-z-]+", cells[0])}
+    assert {"token-classification", "question-answering", "fill-mask"} <= promised, promised
+
+    asked = set()  # task names among the string constants of the cells that call wb.pipeline
+    for cell in lesson.cells:
+        if cell.cell_type == "code" and "wb.pipeline(" in cell.source:
+            asked |= {canonical(node.value) for node in ast.walk(ast.parse(cell.source))
+                      if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    assert promised <= asked, f"the table promises {sorted(promised - asked)} but the lesson never shows them"
