@@ -218,7 +218,7 @@ def test_smollm_tasks_and_generation_view():
 def test_csv_upload_is_read_and_checked():
     frame = logic.read_csv_upload("text,label\nI loved it,pos\nAwful,neg\n\"A, b\",pos\n".encode())
     assert frame["label"].tolist() == ["pos", "neg", "pos"] and frame["text"][2] == "A, b"
-    latin = logic.read_csv_upload("text,label\ncaf\xe9,x\n".encode("latin-1"))
+    latin = logic.read_csv_upload("text,label\ncaf\xe9,x\nth\xe9,y\n".encode("latin-1"))
     assert latin["text"][0] == "café"
     with pytest.raises(WorkbenchError, match="no 'label' column"):
         logic.read_csv_upload(b"text,topic\na,b\n", "mine.csv")
@@ -236,6 +236,35 @@ def test_dataframe_variables_and_split():
     assert sorted(train["text"].tolist() + evaluation["text"].tolist()) == sorted(frame["text"])
     with pytest.raises(WorkbenchError, match="too few"):
         logic.split_train_eval(frame.iloc[:2])
+
+
+def test_training_data_that_cannot_train_is_refused_in_one_sentence():
+    texts = ["a", "b", "c", "d"]
+    with pytest.raises(WorkbenchError, match=r"only one label \('x'\); a classifier needs at least 2 labels"):
+        logic.check_training_frame(pd.DataFrame({"text": texts, "label": ["x"] * 4}))
+    with pytest.raises(WorkbenchError, match=r"^Rows 1 and 3 have no 'text'; fill them in"):
+        logic.check_training_frame(pd.DataFrame({"text": ["a", None, "c", float("nan")], "label": ["x", "y"] * 2}))
+    with pytest.raises(WorkbenchError, match=r"^Row 2 has no 'label'"):
+        logic.check_training_frame(pd.DataFrame({"text": texts, "label": ["x", "y", None, "x"]}))
+    with pytest.raises(WorkbenchError, match=r"mixes value types \(float, int, str\)"):
+        logic.check_training_frame(pd.DataFrame({"text": texts[:3], "label": [1, "a", 2.5]}))
+    with pytest.raises(WorkbenchError, match="레이블이 하나"):
+        logic.split_train_eval(pd.DataFrame({"text": texts, "label": ["x"] * 4}), lang="ko")
+    # a CSV names its spreadsheet rows (the header is row 1) and keeps no row as the text "nan"
+    with pytest.raises(WorkbenchError, match=r"^Row 3 has no 'text'"):
+        logic.read_csv_upload(b"text,label\ngood,pos\n,neg\nbad,neg\n")
+
+
+def test_split_is_stratified_so_a_rare_label_is_evaluated_too():
+    frame = pd.DataFrame({"text": [f"t{i}" for i in range(44)], "label": ["common"] * 40 + ["rare"] * 4})
+    for seed in range(5):
+        train, evaluation = logic.split_train_eval(frame, 0.25, seed)
+        assert evaluation["label"].value_counts().to_dict() == {"common": 10, "rare": 1}
+        assert train["label"].value_counts().to_dict() == {"common": 30, "rare": 3}
+        assert sorted(train["text"].tolist() + evaluation["text"].tolist()) == sorted(frame["text"])
+    once = frame.assign(label=["common"] * 43 + ["single"])  # one row of a label: train keeps it
+    train, evaluation = logic.split_train_eval(once, 0.25)
+    assert "single" in set(train["label"]) and "single" not in set(evaluation["label"])
 
 
 def test_bbc_data_is_balanced_and_split():

@@ -190,6 +190,21 @@ def test_bad_data_is_a_clear_error(tokenizer, tmp_path):
         wb.fine_tune(model, tmp_path / "missing.csv", tokenizer=tokenizer, live=False)
 
 
+def test_data_that_cannot_train_is_refused_before_training(tokenizer):
+    model = tiny_bert()
+    texts = ["good film", "bad film", "fine film", "poor film"]
+    with pytest.raises(TrainingError, match=r"Rows 1 and 3 \(counting from 0\) of the train data have no 'text'"):
+        wb.fine_tune(model, pd.DataFrame({"text": ["a", None, "c", float("nan")], "label": ["positive", "negative"] * 2}),
+                     tokenizer=tokenizer, live=False)  # not trained on as the words "None" and "nan"
+    with pytest.raises(TrainingError, match=r"'label' column mixes value types \(float, int, str\)"):
+        wb.fine_tune(model, pd.DataFrame({"text": texts[:3], "label": [1, "a", 2.5]}), tokenizer=tokenizer, live=False)
+    with pytest.raises(TrainingError, match=r"only one label \('positive'\); a classifier needs at least 2"):
+        wb.fine_tune(model, pd.DataFrame({"text": texts, "label": ["positive"] * 4}), tokenizer=tokenizer, live=False)
+    evaluation = pd.DataFrame({"text": texts[:2], "label": ["positive"] * 2})  # one label is fine to evaluate on
+    run = wb.fine_tune(model, toy_sentiment(8), evaluation, tokenizer=tokenizer, max_steps=1, live=False)
+    assert "eval_accuracy" in run.metrics
+
+
 def test_inputs_csv_json_dataset_dict_and_int_labels(tokenizer, tmp_path):
     import datasets
 

@@ -89,6 +89,22 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "compare": "Before / after",
         "train_model": "Fine-tunes {name} with a new classification head for the labels of the data.",
         "no_variables": "No DataFrame with 'text' and 'label' columns in the notebook yet.",
+        "not_frame": "Training data must be a pandas DataFrame, not {type}.",
+        "no_columns": "The data has no {missing} column; its columns are {columns}, and training needs 'text' and "
+                      "'label'.",
+        "and_no": " and no ",
+        "no_rows": "The data has no rows; give at least a few labelled texts.",
+        "rows_without": "Rows {rows} have no '{column}'; fill them in or delete those rows.",
+        "row_without": "Row {rows} has no '{column}'; fill it in or delete that row.",
+        "and": " and ",
+        "more": "{n} more",
+        "mixed_labels": "The 'label' column mixes value types ({types}); write every label as a word, or every "
+                        "label as a whole-number id.",
+        "one_label": "The data has only one label ({label}); a classifier needs at least 2 labels to learn from: add "
+                     "examples of another label.",
+        "too_few_rows": "{n} rows are too few to train and evaluate; give at least 2 rows of each label.",
+        "csv_empty": "The file {name} is empty; upload a CSV with 'text' and 'label' columns.",
+        "csv_unreadable": "{name} is not a readable CSV file ({error}); save it as CSV with a header row.",
         "error": "Error",
         "empty_input": "The input is empty; type a text first.",
         "not_generator": "{name} is not a text generator; load a decoder such as HuggingFaceTB/SmolLM2-135M-Instruct "
@@ -157,6 +173,22 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "compare": "학습 전 / 후",
         "train_model": "{name} 모델에 데이터의 레이블에 맞는 새 분류 헤드를 붙여 미세 조정합니다.",
         "no_variables": "노트북에 'text'와 'label' 열이 있는 DataFrame이 아직 없습니다.",
+        "not_frame": "학습 데이터는 pandas DataFrame이어야 합니다({type}은(는) 쓸 수 없습니다).",
+        "no_columns": "데이터에 {missing} 열이 없습니다. 지금 있는 열은 {columns}이고, 학습에는 'text'와 'label' 열이 "
+                      "필요합니다.",
+        "and_no": ", ",
+        "no_rows": "데이터에 행이 없습니다. 레이블이 붙은 문장을 몇 개 이상 넣으세요.",
+        "rows_without": "{rows}행에 '{column}' 값이 없습니다. 값을 채우거나 그 행을 지우세요.",
+        "row_without": "{rows}행에 '{column}' 값이 없습니다. 값을 채우거나 그 행을 지우세요.",
+        "and": ", ",
+        "more": "그 밖에 {n}개",
+        "mixed_labels": "'label' 열에 여러 종류의 값({types})이 섞여 있습니다. 레이블을 모두 낱말로 쓰거나 모두 정수 "
+                        "번호로 쓰세요.",
+        "one_label": "데이터의 레이블이 하나({label})뿐입니다. 분류기를 학습하려면 레이블이 2개 이상 필요하니 다른 "
+                     "레이블의 예를 더하세요.",
+        "too_few_rows": "{n}개 행은 학습과 평가에 너무 적습니다. 레이블마다 2개 이상의 행을 넣으세요.",
+        "csv_empty": "{name} 파일이 비어 있습니다. 'text'와 'label' 열이 있는 CSV를 올리세요.",
+        "csv_unreadable": "{name} 파일을 CSV로 읽을 수 없습니다({error}). 머리글 행이 있는 CSV로 저장하세요.",
         "error": "오류",
         "empty_input": "입력이 비어 있습니다. 먼저 문장을 입력하세요.",
         "not_generator": "{name} 모델은 텍스트를 생성하지 않습니다. 이 탭에서는 HuggingFaceTB/SmolLM2-135M-Instruct 같은 "
@@ -709,42 +741,80 @@ def link_position(source, position: int, target, text: str) -> int:
 
 # ---- training ----------------------------------------------------------------------------------------------
 
-def bbc_data(n_per_class: int = 40, seed: int = 0, eval_fraction: float = 0.25):
+def bbc_data(n_per_class: int = 40, seed: int = 0, eval_fraction: float = 0.25, lang: str = "en"):
     """(train, eval) DataFrames from the packaged BBC News corpus, `n_per_class` articles per topic."""
     from .training import bbc_news
 
-    return split_train_eval(bbc_news(n_per_class, seed=seed), eval_fraction, seed)
+    return split_train_eval(bbc_news(n_per_class, seed=seed), eval_fraction, seed, lang)
 
 
-def split_train_eval(frame, eval_fraction: float = 0.25, seed: int = 0):
-    """Shuffle and split a (text, label) DataFrame; both parts keep every label when there are enough rows."""
-    check_training_frame(frame)
-    shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    n_eval = max(1, int(round(len(shuffled) * eval_fraction)))
-    if len(shuffled) - n_eval < 2:
-        raise WorkbenchError(f"{len(shuffled)} rows are too few to train and evaluate; give at least 4.")
-    return shuffled.iloc[n_eval:].reset_index(drop=True), shuffled.iloc[:n_eval].reset_index(drop=True)
-
-
-def check_training_frame(frame) -> None:
+def split_train_eval(frame, eval_fraction: float = 0.25, seed: int = 0, lang: str = "en"):
+    """Split a (text, label) DataFrame into (train, eval), stratified by label: a label with at least 2 rows puts
+    about `eval_fraction` of them (at least 1, never all) in eval, so both parts have every such label; a label
+    with a single row stays in train. Each part is shuffled (`seed`)."""
     import pandas as pd
 
+    check_training_frame(frame, lang)
+    train_parts, eval_parts = [], []
+    for _, rows in frame.groupby("label", sort=True):
+        rows = rows.sample(frac=1.0, random_state=seed)
+        n_eval = 0 if len(rows) < 2 else min(len(rows) - 1, max(1, round(len(rows) * eval_fraction)))
+        eval_parts.append(rows.iloc[:n_eval])
+        train_parts.append(rows.iloc[n_eval:])
+    train = pd.concat(train_parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    evaluation = pd.concat(eval_parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    if len(train) < 2 or len(evaluation) == 0:
+        raise WorkbenchError(ui_text(lang)["too_few_rows"].format(n=len(frame)))
+    return train, evaluation
+
+
+def rows_text(rows: list, lang: str = "en", limit: int = 8) -> str:
+    """Row names for a message: '3, 7 and 12' (Korean: '3, 7, 12'), the first `limit` and a count of the rest."""
+    words = ui_text(lang)
+    shown = [str(row) for row in rows[:limit]]
+    if len(rows) > limit:
+        shown.append(words["more"].format(n=len(rows) - limit))
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + words["and"] + shown[-1]
+
+
+def check_training_frame(frame, lang: str = "en") -> None:
+    """Refuse, in one sentence in `lang`, data the Train tab cannot learn from: not a DataFrame, no 'text' or
+    'label' column, no rows, empty texts or labels (named by their row: the DataFrame's index, for a CSV its
+    spreadsheet row), labels that mix types (1, "a", 2.5), a single label."""
+    import pandas as pd
+
+    from .training.data import missing_rows, type_names
+
+    words = ui_text(lang)
     if not isinstance(frame, pd.DataFrame):
-        raise WorkbenchError(f"Training data must be a pandas DataFrame, not {type(frame).__name__}.")
+        raise WorkbenchError(words["not_frame"].format(type=type(frame).__name__))
     missing = [c for c in ("text", "label") if c not in frame.columns]
     if missing:
-        raise WorkbenchError(f"The data has no {' and no '.join(repr(c) for c in missing)} column; "
-                             f"its columns are {list(frame.columns)[:8]}, and training needs 'text' and 'label'.")
+        raise WorkbenchError(words["no_columns"].format(missing=words["and_no"].join(repr(c) for c in missing),
+                                                        columns=list(frame.columns)[:8]))
     if len(frame) == 0:
-        raise WorkbenchError("The data has no rows; give at least a few labelled texts.")
+        raise WorkbenchError(words["no_rows"])
+    for column in ("text", "label"):
+        empty = missing_rows(frame[column].tolist())
+        if empty:  # never trained on as the words "None" or "nan"
+            key = "row_without" if len(empty) == 1 else "rows_without"
+            raise WorkbenchError(words[key].format(rows=rows_text(list(frame.index[empty]), lang), column=column))
+    types = type_names(frame["label"].tolist())
+    if len(types) > 1:
+        raise WorkbenchError(words["mixed_labels"].format(types=", ".join(types)))
+    labels = frame["label"].unique().tolist()
+    if len(labels) < 2:
+        raise WorkbenchError(words["one_label"].format(label=repr(labels[0])))
 
 
-def read_csv_upload(content: bytes, name: str = "upload.csv"):
-    """The DataFrame of an uploaded CSV file (UTF-8, or Latin-1 as a fallback), checked for text/label columns."""
+def read_csv_upload(content: bytes, name: str = "upload.csv", lang: str = "en"):
+    """The DataFrame of an uploaded CSV file (UTF-8, or Latin-1 as a fallback), checked for training. Rows with
+    an empty text or label are refused by their spreadsheet row (the header is row 1), not dropped."""
     import pandas as pd
 
+    words = ui_text(lang)
     if not content:
-        raise WorkbenchError(f"The file {name!r} is empty; upload a CSV with 'text' and 'label' columns.")
+        raise WorkbenchError(words["csv_empty"].format(name=repr(name)))
     for encoding in ("utf-8-sig", "latin-1"):
         try:
             frame = pd.read_csv(io.BytesIO(content), encoding=encoding)
@@ -752,10 +822,10 @@ def read_csv_upload(content: bytes, name: str = "upload.csv"):
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise WorkbenchError(f"{name!r} is not a readable CSV file ({error}); save it as CSV with a header row.") from None
-    frame = frame.dropna(subset=[c for c in ("text", "label") if c in frame.columns])
-    check_training_frame(frame)
-    return frame
+            raise WorkbenchError(words["csv_unreadable"].format(name=repr(name), error=error)) from None
+    frame.index = range(2, len(frame) + 2)  # as a spreadsheet numbers them, for the messages
+    check_training_frame(frame, lang)
+    return frame.reset_index(drop=True)
 
 
 def dataframe_variables(namespace: dict | None) -> list[str]:

@@ -47,7 +47,7 @@ def as_dataset(data: Any, *, role: str = "train"):
     if isinstance(data, list):
         data = pd.DataFrame(data)
     if isinstance(data, pd.DataFrame):
-        data = datasets.Dataset.from_pandas(data.reset_index(drop=True), preserve_index=False)
+        data = _dataset_from_frame(data.reset_index(drop=True))
     if not isinstance(data, datasets.Dataset):
         raise TrainingError(
             f"Cannot train on a {type(data).__name__}; pass a pandas DataFrame, a datasets.Dataset, or a CSV/JSON path "
@@ -55,6 +55,52 @@ def as_dataset(data: Any, *, role: str = "train"):
     if len(data) == 0:
         raise TrainingError(f"The {role} data has no rows; pass at least one example.")
     return data
+
+
+def _dataset_from_frame(frame):
+    """`datasets.Dataset.from_pandas`, with Arrow's refusal of a column that mixes value types (say 1, "a", 2.5)
+    said in one sentence that names the column."""
+    import datasets
+    import pyarrow
+
+    try:
+        return datasets.Dataset.from_pandas(frame, preserve_index=False)
+    except (pyarrow.ArrowException, TypeError, ValueError) as error:
+        mixed = next((c for c in frame.columns if len(type_names(frame[c].tolist())) > 1), None)
+        if mixed is None:
+            raise
+        raise TrainingError(f"The '{mixed}' column mixes value types ({', '.join(type_names(frame[mixed].tolist()))}); "
+                            "give every row the same type (text as strings; labels all strings or all integer ids)."
+                            ) from error
+
+
+def is_missing(value) -> bool:
+    """An empty cell: None, NaN (how pandas reads an empty CSV field) or a blank string."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def missing_rows(values) -> list[int]:
+    """Positions of the empty cells in a column (see `is_missing`)."""
+    return [i for i, value in enumerate(values) if is_missing(value)]
+
+
+def type_names(values) -> list[str]:
+    """The sorted names of the value types in a column, empty cells left out (more than one: a mixed column).
+    Whole-number floats count as int: pandas reads a column of ids with an empty cell as floats."""
+    def name(value) -> str:
+        if isinstance(value, float) and value.is_integer():
+            return "int"
+        return "str" if isinstance(value, str) else type(value).__name__
+    return sorted({name(value) for value in values if not is_missing(value)})
+
+
+def row_list(positions: list[int], limit: int = 8) -> str:
+    """Row positions for a message: '3, 7 and 12', the first `limit` and a count of the rest."""
+    shown = [str(p) for p in positions[:limit]]
+    if len(positions) > limit:
+        return f"{', '.join(shown)} and {len(positions) - limit} more"
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _read_table(path: Path):
@@ -102,6 +148,14 @@ def check_columns(rows, task: str, role: str):
         raise TrainingError(
             f"The {role} data for {task} needs columns {needed} but has {rows.column_names}; "
             f"rename your columns (missing: {missing}).")
+    for column in (TEXT, TEXT_PAIR, LABEL):
+        empty = missing_rows(rows[column]) if column in rows.column_names else []
+        if empty:  # str(None) would train on the word "None"
+            raise TrainingError(f"Rows {row_list(empty)} (counting from 0) of the {role} data have no '{column}'; "
+                                "fill them in or drop those rows.")
+    if role == "train" and len(set(rows[LABEL])) < 2:
+        raise TrainingError(f"The train data has only one label ({rows[LABEL][0]!r}); a classifier needs at least 2 "
+                            "labels to learn from: add examples of another label.")
     return rows
 
 

@@ -439,16 +439,17 @@ class Workbench(widgets.VBox):
         """(train, eval) DataFrames from the chosen source."""
         source = self.data_source.value
         if source == "bbc":
-            return logic.bbc_data(self.per_class.value)
+            return logic.bbc_data(self.per_class.value, lang=self.lang)
         if source == "csv":
             if not self.upload.value:
                 raise logic.WorkbenchError("No CSV file was uploaded; press Upload CSV and choose a file.")
             upload = self.upload.value[0]
-            return logic.split_train_eval(logic.read_csv_upload(bytes(upload["content"]), upload["name"]))
+            frame = logic.read_csv_upload(bytes(upload["content"]), upload["name"], self.lang)
+            return logic.split_train_eval(frame, lang=self.lang)
         name = self.variable.value
         if not name:
             raise logic.WorkbenchError(self.t["no_variables"])
-        return logic.split_train_eval(self.namespace()[name])
+        return logic.split_train_eval(self.namespace()[name], lang=self.lang)
 
     @_ui
     def train(self, max_steps: int | None = None):
