@@ -226,6 +226,30 @@ def test_csv_upload_is_read_and_checked():
         logic.read_csv_upload(b"", "mine.csv")
 
 
+KOREAN_CSV = "text,label\n이 영화 정말 좋아요,긍정\n시간 낭비였어요,부정\n배우들의 연기가 훌륭했다,긍정\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp949", "euc-kr", "utf-16"])
+def test_csv_upload_reads_korean_in_the_encodings_spreadsheets_save(encoding):
+    frame = logic.read_csv_upload(KOREAN_CSV.encode(encoding), "reviews.csv")  # cp949: Korean Excel's CSV
+    assert list(frame.columns) == ["text", "label"]
+    assert frame["text"].tolist() == ["이 영화 정말 좋아요", "시간 낭비였어요", "배우들의 연기가 훌륭했다"]
+    assert frame["label"].tolist() == ["긍정", "부정", "긍정"]
+
+
+def test_csv_upload_reads_excel_unicode_text_and_semicolons_and_refuses_what_it_cannot_decode():
+    tabs = logic.read_csv_upload(KOREAN_CSV.replace(",", "\t").encode("utf-16"), "unicode.txt")  # Excel's 'Unicode text'
+    assert tabs["text"][0] == "이 영화 정말 좋아요" and list(tabs.columns) == ["text", "label"]
+    semicolons = logic.read_csv_upload("text;label\nGrüße aus Köln;a\nÀ bientôt;b\n".encode("cp1252"))
+    assert semicolons["text"].tolist() == ["Grüße aus Köln", "À bientôt"]  # not CP949 mojibake
+    for content in (b"PK\x03\x04\x14\x00\x06\x00 an Excel workbook", b"text,label\n\x81 abc,x\n\x8d,y\n"):
+        with pytest.raises(WorkbenchError, match="save the file as UTF-8 CSV") as caught:
+            logic.read_csv_upload(content, "data.csv")
+        assert "'data.csv'" in str(caught.value)
+    with pytest.raises(WorkbenchError, match="UTF-8 CSV로 저장하세요"):
+        logic.read_csv_upload(b"PK\x03\x04\x00\x00", "data.csv", lang="ko")
+
+
 def test_dataframe_variables_and_split():
     frame = pd.DataFrame({"text": [f"t{i}" for i in range(10)], "label": ["a", "b"] * 5})
     namespace = {"news": frame, "_hidden": frame, "other": pd.DataFrame({"x": [1]}), "n": 3,

@@ -105,6 +105,8 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "too_few_rows": "{n} rows are too few to train and evaluate; give at least 2 rows of each label.",
         "csv_empty": "The file {name} is empty; upload a CSV with 'text' and 'label' columns.",
         "csv_unreadable": "{name} is not a readable CSV file ({error}); save it as CSV with a header row.",
+        "csv_encoding": "{name} is not text in an encoding the app reads (UTF-8, UTF-16, CP949/EUC-KR, Windows-1252); "
+                        "save the file as UTF-8 CSV (in Excel: Save As, 'CSV UTF-8').",
         "error": "Error",
         "empty_input": "The input is empty; type a text first.",
         "not_generator": "{name} is not a text generator; load a decoder such as HuggingFaceTB/SmolLM2-135M-Instruct "
@@ -189,6 +191,8 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "too_few_rows": "{n}개 행은 학습과 평가에 너무 적습니다. 레이블마다 2개 이상의 행을 넣으세요.",
         "csv_empty": "{name} 파일이 비어 있습니다. 'text'와 'label' 열이 있는 CSV를 올리세요.",
         "csv_unreadable": "{name} 파일을 CSV로 읽을 수 없습니다({error}). 머리글 행이 있는 CSV로 저장하세요.",
+        "csv_encoding": "{name} 파일은 앱이 읽는 인코딩(UTF-8, UTF-16, CP949/EUC-KR, Windows-1252)의 글이 아닙니다. 파일을 "
+                        "UTF-8 CSV로 저장하세요(Excel: 다른 이름으로 저장, 'CSV UTF-8').",
         "error": "오류",
         "empty_input": "입력이 비어 있습니다. 먼저 문장을 입력하세요.",
         "not_generator": "{name} 모델은 텍스트를 생성하지 않습니다. 이 탭에서는 HuggingFaceTB/SmolLM2-135M-Instruct 같은 "
@@ -807,22 +811,65 @@ def check_training_frame(frame, lang: str = "en") -> None:
         raise WorkbenchError(words["one_label"].format(label=repr(labels[0])))
 
 
+def decode_upload(content: bytes) -> tuple[str, str]:
+    """(text, encoding) of an uploaded text file, in the encodings spreadsheets save in: UTF-8 (with or without
+    a BOM), UTF-16 with a BOM (Excel's 'Unicode text'), CP949 / EUC-KR (Korean Excel's CSV), then Windows-1252
+    (Western Excel's). CP949 is taken only when most of what it decodes is Hangul (Western text can be valid CP949,
+    as mojibake). Raises UnicodeError when none fits, or the result holds control characters (a binary file)."""
+    import codecs
+
+    if content.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "cp949", "cp1252"]
+    for encoding in candidates:
+        try:
+            text = content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+            continue  # NUL and other controls: a binary file (or UTF-16 without its BOM), not a CSV
+        if encoding == "cp949" and not _mostly_hangul(text):
+            continue
+        return text, encoding
+    raise UnicodeError("no known text encoding fits")
+
+
+def _mostly_hangul(text: str) -> bool:
+    """Whether at least half of the non-ASCII characters are Hangul (syllables or jamo)."""
+    wide = [c for c in text if ord(c) > 127]
+    hangul = [c for c in wide if "\uac00" <= c <= "\ud7a3" or "\u1100" <= c <= "\u11ff" or "\u3130" <= c <= "\u318f"]
+    return bool(wide) and len(hangul) >= len(wide) / 2
+
+
+def csv_separator(text: str) -> str:
+    """The column separator, from the header line: a tab (Excel's 'Unicode text'), a semicolon (Excel where the
+    decimal mark is a comma), else a comma."""
+    header = text.split("\n", 1)[0]
+    for separator in ("\t", ";"):
+        if separator in header and "," not in header:
+            return separator
+    return ","
+
+
 def read_csv_upload(content: bytes, name: str = "upload.csv", lang: str = "en"):
-    """The DataFrame of an uploaded CSV file (UTF-8, or Latin-1 as a fallback), checked for training. Rows with
-    an empty text or label are refused by their spreadsheet row (the header is row 1), not dropped."""
+    """The DataFrame of an uploaded CSV file (see `decode_upload` for the encodings), checked for training. Rows
+    with an empty text or label are refused by their spreadsheet row (the header is row 1), not dropped."""
     import pandas as pd
 
     words = ui_text(lang)
     if not content:
         raise WorkbenchError(words["csv_empty"].format(name=repr(name)))
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            frame = pd.read_csv(io.BytesIO(content), encoding=encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise WorkbenchError(words["csv_unreadable"].format(name=repr(name), error=error)) from None
+    try:
+        text, _ = decode_upload(content)
+    except UnicodeError:
+        raise WorkbenchError(words["csv_encoding"].format(name=repr(name))) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=csv_separator(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise WorkbenchError(words["csv_unreadable"].format(name=repr(name), error=error)) from None
     frame.index = range(2, len(frame) + 2)  # as a spreadsheet numbers them, for the messages
     check_training_frame(frame, lang)
     return frame.reset_index(drop=True)
