@@ -26,6 +26,11 @@ def minilm():
 
 
 @pytest.fixture(scope="module")
+def smollm():
+    return logic.load_checkpoint(SMOLLM)
+
+
+@pytest.fixture(scope="module")
 def catalog():
     return wb.catalog()
 
@@ -160,6 +165,39 @@ def test_sentence_similarity_table_and_heatmap(minilm):
     assert result.chart.startswith(b"\x89PNG")
 
 
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG's IHDR chunk."""
+    assert png.startswith(b"\x89PNG")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_many_sentences_are_all_compared_but_the_chart_shows_the_first_30(minilm):
+    lines = [f"Sentence {i} is about topic {i % 5}." for i in range(60)]
+    result = logic.run_task(minilm, "sentence-embedding", "\n".join(lines))
+    assert result.table.shape == (60, 60) and list(result.table.index) == lines
+    width, height = png_size(result.chart)  # 60 labelled rows made a 3,465 x 2,800 pixel picture
+    assert width <= 1100 and height <= 1000 and len(result.chart) < 300_000
+    small = logic.run_task(minilm, "sentence-embedding", "\n".join(lines[:3]))
+    assert png_size(small.chart)[0] < width
+    with pytest.raises(WorkbenchError, match="at most 200 lines and this input has 201"):
+        logic.run_task(minilm, "sentence-embedding", "\n".join(f"s{i}" for i in range(201)))
+
+
+@pytest.mark.slow
+def test_a_prompt_too_long_is_refused_with_the_same_message_in_both_tabs(smollm):
+    prompt = "word " * 600  # 601 tokens (the last space is one)
+    with pytest.raises(WorkbenchError) as task_tab:
+        logic.run_task(smollm, "text-generation", prompt, max_new_tokens=1)
+    with pytest.raises(WorkbenchError) as generation_tab:
+        logic.make_view("generation", smollm, prompt)
+    assert str(task_tab.value) == str(generation_tab.value)
+    assert "The input is 601 tokens long but the app generates from at most 512" in str(task_tab.value)
+    with pytest.raises(WorkbenchError, match="512토큰까지만"):
+        logic.make_view("generation", smollm, prompt, lang="ko")
+    shorter = logic.run_task(smollm, "text-generation", "word " * 400, max_new_tokens=1)
+    assert shorter.table["generated_text"].iloc[0].startswith("word word")
+
+
 def test_zero_shot_picks_the_topic_and_draws_a_bar_chart(minilm):
     result = logic.run_task(minilm, "zero-shot-classification", "The football team won the match in extra time.",
                             "politics, sport, cooking")
@@ -198,8 +236,8 @@ def test_views_for_the_same_input(minilm):
 
 
 @pytest.mark.slow
-def test_smollm_tasks_and_generation_view():
-    smol = logic.load_checkpoint(SMOLLM)
+def test_smollm_tasks_and_generation_view(smollm):
+    smol = smollm
     assert smol.tasks == ["text-generation"] and smol.is_causal
     result = logic.run_task(smol, "text-generation", "The capital of France is", max_new_tokens=3)
     assert result.table["generated_text"].iloc[0].startswith("The capital of France is")

@@ -109,6 +109,10 @@ UI_TEXT: dict[str, dict[str, str]] = {
                         "save the file as UTF-8 CSV (in Excel: Save As, 'CSV UTF-8').",
         "error": "Error",
         "empty_input": "The input is empty; type a text first.",
+        "too_many_lines": "Sentence similarity compares at most {limit} lines and this input has {n}; keep the "
+                          "sentences you want to compare.",
+        "chart_first": "the first {shown} of {n} sentences (the table has them all)",
+        "prompt_too_long": "The input is {n} tokens long but the app generates from at most {limit}; shorten it.",
         "not_generator": "{name} is not a text generator; load a decoder such as HuggingFaceTB/SmolLM2-135M-Instruct "
                          "for this tab.",
         "no_lm_head": "{name} has no language-model head to read its layers out with; load a model with one, such as "
@@ -195,6 +199,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
                         "UTF-8 CSV로 저장하세요(Excel: 다른 이름으로 저장, 'CSV UTF-8').",
         "error": "오류",
         "empty_input": "입력이 비어 있습니다. 먼저 문장을 입력하세요.",
+        "too_many_lines": "문장 유사도는 {limit}줄까지만 비교하는데 이 입력은 {n}줄입니다. 비교할 문장만 남기세요.",
+        "chart_first": "문장 {n}개 중 처음 {shown}개 (표에는 모두 있음)",
+        "prompt_too_long": "입력이 {n}토큰인데 앱은 {limit}토큰까지만 받아 생성합니다. 입력을 줄이세요.",
         "not_generator": "{name} 모델은 텍스트를 생성하지 않습니다. 이 탭에서는 HuggingFaceTB/SmolLM2-135M-Instruct 같은 "
                          "디코더 모델을 불러오세요.",
         "no_lm_head": "{name} 모델에는 레이어를 읽어 낼 언어 모델 헤드(language-model head)가 없습니다. 이 탭에서는 "
@@ -548,9 +555,30 @@ def split_labels(extra: str) -> list[str]:
     return [label.strip() for label in extra.replace("\n", ",").split(",") if label.strip()]
 
 
-def run_task(loaded: Loaded, task: str, text: str, extra: str = "", *, max_new_tokens: int = 30) -> TaskResult:
+MAX_SIMILARITY_LINES = 200  # sentence similarity: more is refused (a 200 x 200 table is already a lot to read)
+CHART_SENTENCES = 30  # the similarity heatmap shows the first 30 (one of 300 was a 34 MB PNG drawn in minutes)
+MAX_PROMPT_TOKENS = 512  # text generation in the app: a longer prompt is refused, not silently cut
+
+
+def check_prompt_length(loaded: Loaded, text: str, lang: str = "en") -> None:
+    """Refuse a prompt longer than the app generates from (MAX_PROMPT_TOKENS, or the model's own limit if
+    smaller): a 20,000-character prompt blocked the kernel for 90 s and kept only its last 8,172 tokens."""
+    import warnings
+
+    with warnings.catch_warnings():  # the tokenizer's "longer than the model takes" warning: said below instead
+        warnings.simplefilter("ignore")
+        n = len(loaded.tokenizer(text)["input_ids"])
+    limit = min(MAX_PROMPT_TOKENS, loaded.model.config.get("max_position_embeddings") or MAX_PROMPT_TOKENS)
+    if n > limit:
+        raise WorkbenchError(ui_text(lang)["prompt_too_long"].format(n=f"{n:,}", limit=limit))
+
+
+def run_task(loaded: Loaded, task: str, text: str, extra: str = "", *, max_new_tokens: int = 30,
+             lang: str = "en") -> TaskResult:
     """Run `task` on the input with the loaded model; the result as a DataFrame and a bar chart."""
     import pandas as pd
+
+    words = ui_text(lang)
 
     if task not in loaded.tasks:
         raise UnsupportedModelError(f"{loaded.name} does not do {task}; choose one of {', '.join(loaded.tasks)}.")
@@ -573,9 +601,13 @@ def run_task(loaded: Loaded, task: str, text: str, extra: str = "", *, max_new_t
         return TaskResult(table, bar_chart(table["answer"], table["score"], "score"), raw)
     if task == "sentence-embedding":
         sentences = [line.strip() for line in text.splitlines() if line.strip()]
+        if len(sentences) > MAX_SIMILARITY_LINES:
+            raise WorkbenchError(words["too_many_lines"].format(limit=MAX_SIMILARITY_LINES, n=len(sentences)))
         vectors = pipe(sentences)
         table = similarity_table(sentences, vectors)
-        return TaskResult(table, heatmap_chart(table), vectors)
+        shown = min(len(table), CHART_SENTENCES)
+        title = words["chart_first"].format(shown=shown, n=len(table)) if shown < len(table) else None
+        return TaskResult(table, heatmap_chart(table.iloc[:shown, :shown], title), vectors)
     if task == "feature-extraction":
         raw = pipe(text)
         table = token_vector_table(loaded.tokenizer, text, raw)
@@ -586,6 +618,7 @@ def run_task(loaded: Loaded, task: str, text: str, extra: str = "", *, max_new_t
         table = pd.DataFrame(raw)[["token_str", "score", "sequence"]]
         return TaskResult(table, bar_chart(table["token_str"], table["score"], "score"), raw)
     if task == "text-generation":
+        check_prompt_length(loaded, text, lang)
         raw = pipe(text, max_new_tokens=max_new_tokens, do_sample=False)
         table = pd.DataFrame(raw)
         return TaskResult(table, None, raw)
@@ -648,19 +681,29 @@ def bar_chart(labels, values, xlabel: str) -> bytes:
         return _png(figure)
 
 
-def heatmap_chart(table) -> bytes:
+HEATMAP_NUMBERS = 12  # up to this many sentences each cell also shows its similarity as a number
+
+
+def heatmap_chart(table, title: str | None = None) -> bytes:
+    """The similarity table as a heatmap PNG, sentences as row labels; cells shrink as rows are added, so the
+    picture stays about as wide as the app (30 sentences: ~10 inches)."""
     from .views.drawing import drawing, new_figure
 
     with drawing():
         n = len(table)
-        figure = new_figure(2.5 + 0.6 * n, 1.2 + 0.5 * n)
+        cell = min(0.6, 8.0 / max(n, 1))  # inches per row and column
+        figure = new_figure(3.0 + cell * n, 1.2 + cell * n)
         axes = figure.add_subplot()
         image = axes.imshow(table.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
-        axes.set_xticks(range(n), list(table.columns))
-        axes.set_yticks(range(n), [s if len(s) <= 30 else s[:27] + "..." for s in table.index])
-        for i in range(n):
-            for j in range(n):
-                axes.text(j, i, f"{table.iat[i, j]:.2f}", ha="center", va="center", fontsize=8)
+        small = 8 if n <= HEATMAP_NUMBERS else 6
+        axes.set_xticks(range(n), list(table.columns), fontsize=small)
+        axes.set_yticks(range(n), [s if len(s) <= 30 else s[:27] + "..." for s in table.index], fontsize=small)
+        if n <= HEATMAP_NUMBERS:
+            for i in range(n):
+                for j in range(n):
+                    axes.text(j, i, f"{table.iat[i, j]:.2f}", ha="center", va="center", fontsize=8)
+        if title:
+            axes.set_title(title, fontsize=9)
         figure.colorbar(image, ax=axes, shrink=0.8)
         figure.tight_layout()
         return _png(figure)
@@ -703,6 +746,7 @@ def make_view(kind: str, loaded: Loaded, text: str, *, max_new_tokens: int = 20,
             raise UnsupportedModelError(words["not_generator"].format(name=loaded.name))
         from .views import show_generation
 
+        check_prompt_length(loaded, text, lang)  # the same limit and message as the Task tab's text generation
         sampling = {"do_sample": True, "temperature": temperature, "seed": 0} if temperature > 0 else {"do_sample": False}
         if top_k > 0 and temperature > 0:
             sampling["top_k"] = top_k

@@ -275,7 +275,7 @@ class Workbench(widgets.VBox):
         self.run_button.disabled = True
         try:
             self.result = logic.run_task(self.loaded, self.task.value, self.text.value, self.extra.value,
-                                         max_new_tokens=self.max_new_tokens.value)
+                                         max_new_tokens=self.max_new_tokens.value, lang=self.lang)
         finally:
             self.run_button.disabled = False
         self.results.value = logic.table_html(self.result.table)
