@@ -376,6 +376,23 @@ def test_app_wires_picker_task_and_views(minilm):
     assert "language-model head" in app.errors.outputs[0]["text"]
 
 
+def test_examples_are_in_a_language_the_model_knows_and_the_card_says_which():
+    assert logic.examples_language("ko", logic.catalog_row(MINILM)) == "en"  # MiniLM knows only English
+    assert logic.examples_language("ko", logic.catalog_row("xlm-roberta-base")) == "ko"
+    assert logic.examples_language("ko", None) == "ko"  # outside the catalog: the app's language
+    assert logic.examples_language("en", logic.catalog_row("camembert-base")) == "en"
+    assert "영어 전용" in logic.describe_entry(logic.catalog_row(MINILM), None, "ko")
+    assert "Multilingual" in logic.describe_entry(logic.catalog_row("Qwen/Qwen2.5-0.5B-Instruct"), None, "en")
+
+    app = wb.Workbench(MINILM, lang="ko", namespace={})
+    assert "영어 전용" in app.card.value
+    assert app.text.value == logic.example_for("sentence-embedding", "en")[0]
+    app.task.value = "zero-shot-classification"
+    assert (app.text.value, app.extra.value) == logic.example_for("zero-shot-classification", "en")
+    result = app.run()  # the first demo of a Korean class gives the right answer
+    assert app.last_error is None and result.table["label"].iloc[0] == "sport"
+
+
 def test_app_refuses_a_model_that_does_not_fit_and_keeps_the_loaded_one():
     app = wb.Workbench(MINILM, memory_limit_mb=600, namespace={})
     assert app.loaded.name == MINILM

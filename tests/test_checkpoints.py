@@ -444,7 +444,7 @@ def test_shared_memory_not_named_in_drop_tied_is_written_as_copies(tmp_path):
 def test_catalog_columns_and_types():
     table = catalog()
     assert list(table.columns) == ["id", "family", "tasks", "parameters", "download_mb", "memory_mb", "offline",
-                                   "source", "license", "description"]
+                                   "source", "license", "description", "language"]
     assert len(table) == len(ROWS) and table["id"].is_unique
     assert pd.api.types.is_integer_dtype(table["parameters"]) and pd.api.types.is_bool_dtype(table["offline"])
     assert all(isinstance(tasks, tuple) and tasks for tasks in table["tasks"])

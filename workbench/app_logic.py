@@ -52,6 +52,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "parameters": "parameters",
         "memory": "memory",
         "budget": "this machine can give about {budget}",
+        "language_en": "English only: give it English text (other languages get wrong answers).",
+        "language_fr": "French only: give it French text.",
+        "language_multilingual": "Multilingual: Korean works too.",
         "too_big": "{name} needs about {need} of memory but this machine can give only about {budget}; "
                    "it was not loaded.",
         "try_sibling": "Try {sibling} (about {need}) instead.",
@@ -142,6 +145,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
         "parameters": "매개변수",
         "memory": "메모리",
         "budget": "이 컴퓨터에서 쓸 수 있는 메모리는 약 {budget}",
+        "language_en": "영어 전용: 영어 문장을 넣으세요 (한국어 등 다른 언어는 엉뚱한 답이 나옵니다).",
+        "language_fr": "프랑스어 전용: 프랑스어 문장을 넣으세요.",
+        "language_multilingual": "다국어: 한국어도 됩니다.",
         "too_big": "{name} 모델은 메모리가 약 {need} 필요하지만 이 컴퓨터에서는 약 {budget}만 쓸 수 있어 "
                    "불러오지 않았습니다.",
         "try_sibling": "대신 {sibling} (약 {need}) 모델을 써 보세요.",
@@ -371,8 +377,10 @@ def describe_entry(row: dict, budget_mb: float | None, lang: str = "en") -> str:
     budget = "" if budget_mb is None else f" ({e(text['budget'].format(budget=format_mb(budget_mb)))})"
     too_big = budget_mb is not None and row["memory_mb"] > budget_mb
     warn = " style='color:#b91c1c'" if too_big else ""
+    language = text.get(f"language_{row.get('language')}", "")
+    language = f"<span class='wb-model-language'>{e(language)}</span><br>" if language else ""
     return (f"<div class='wb-model-card'><b>{e(row['id'])}</b> {badge}<br>"
-            f"<span>{e(row['description'])}</span><br>"
+            f"<span>{e(row['description'])}</span><br>{language}"
             f"<small>{e(row['family'])} · {e(', '.join(row['tasks']))} · {e(format_count(row['parameters']))} "
             f"{e(text['parameters'])} · <span{warn}>{e(text['memory'])} ~{e(format_mb(row['memory_mb']))}</span>"
             f"{budget} · {e(row['license'])}</small></div>")
@@ -515,18 +523,28 @@ EXAMPLES = {
 
 
 def example_for(task: str, lang: str = "en") -> tuple[str, str]:
-    """(text, extra) to pre-fill the input boxes for a task."""
+    """(text, extra) to pre-fill the input boxes for a task, in `lang` (see `examples_language`)."""
     example = EXAMPLES[check_language(lang)].get(task, EXAMPLES[lang]["default"])
     return example if isinstance(example, tuple) else (example, "")
 
 
+def examples_language(lang: str, entry: dict | None) -> str:
+    """The language of the examples for a model: the app's, unless the catalog says the model knows only another
+    language; then English (a Korean sentence given to English-only MiniLM gets wrong answers). A checkpoint
+    outside the catalog (entry None) is not second-guessed."""
+    known = (entry or {}).get("language")
+    return lang if known in (None, "multilingual", lang) else "en"
+
+
 def is_example(text: str, lang: str = "en") -> bool:
-    """Whether `text` is empty or one of the examples (so switching task may replace it)."""
+    """Whether `text` is empty or one of the examples, in any language (so switching task or model may replace
+    it). `lang` is kept for callers that pass it."""
     if not text.strip():
         return True
-    for example in EXAMPLES[check_language(lang)].values():
-        if text in (example if isinstance(example, tuple) else (example,)):
-            return True
+    for examples in EXAMPLES.values():
+        for example in examples.values():
+            if text in (example if isinstance(example, tuple) else (example,)):
+                return True
     return False
 
 

@@ -32,6 +32,7 @@ class Row:
     stored_dtype: str  # dtype of the Hub's weight files, for the download estimate
     license: str
     description: str
+    language: str = "en"  # what text it understands: "en" (English only), "fr", "multilingual" (Korean too)
 
 
 MiniLM, SmolLM2 = "sentence-transformers/all-MiniLM-L6-v2", "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -54,9 +55,9 @@ ROWS = (
     Row("roberta-base", "roberta", ENCODER, 124_697_433, "float32", "mit",
         "RoBERTa base: BERT trained longer on more data, byte-level BPE."),
     Row("xlm-roberta-base", "xlm-roberta", ENCODER, 278_295_186, "float32", "mit",
-        "Multilingual RoBERTa for 100 languages; most parameters are its 250k-token vocabulary."),
+        "Multilingual RoBERTa for 100 languages; most parameters are its 250k-token vocabulary.", "multilingual"),
     Row("camembert-base", "camembert", ENCODER, 110_655_493, "float32", "mit",
-        "French RoBERTa-style model trained on OSCAR."),
+        "French RoBERTa-style model trained on OSCAR.", "fr"),
     Row("albert-base-v2", "albert", ENCODER, 11_221_680, "float32", "apache-2.0",
         "ALBERT: 12 layers sharing one set of weights, factorised embeddings."),
     Row("google/electra-small-discriminator", "electra", ("feature-extraction",), 13_549_057, "float32",
@@ -91,7 +92,7 @@ ROWS = (
     Row("HuggingFaceTB/SmolLM2-360M-Instruct", "llama", ("text-generation",), 361_821_120, "bfloat16",
         "apache-2.0", "SmolLM2 360M chat model, 32 layers x 960."),
     Row("Qwen/Qwen2.5-0.5B-Instruct", "qwen2", ("text-generation",), 494_032_768, "bfloat16", "apache-2.0",
-        "Qwen2.5 0.5B chat model, multilingual, 151k-token vocabulary."),
+        "Qwen2.5 0.5B chat model, multilingual, 151k-token vocabulary.", "multilingual"),
     Row("TinyLlama/TinyLlama-1.1B-Chat-v1.0", "llama", ("text-generation",), 1_100_048_384, "bfloat16",
         "apache-2.0", "Llama 2 architecture at 1.1B parameters, chat-tuned; slow but usable on CPU."),
 )
@@ -111,7 +112,7 @@ HUB_DEFAULTS = {
 
 _BY_ID = {row.id.lower(): row for row in ROWS}
 COLUMNS = ("id", "family", "tasks", "parameters", "download_mb", "memory_mb", "offline", "source", "license",
-           "description")
+           "description", "language")
 
 
 def catalog(offline: bool | None = None) -> pd.DataFrame:
@@ -187,6 +188,7 @@ def _record(row: Row) -> dict:
         "source": source,
         "license": row.license,
         "description": row.description,
+        "language": row.language,
     }
 
 

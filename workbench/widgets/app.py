@@ -255,10 +255,11 @@ class Workbench(widgets.VBox):
         self.extra.layout.display = "" if extra else "none"
         self.extra.description = self.t[extra] if extra else ""
         if task:
-            text, extra_text = logic.example_for(task, self.lang)
-            if logic.is_example(self.text.value, self.lang):  # replace an example, never the user's own text
+            language = logic.examples_language(self.lang, self.loaded.entry if self.loaded else None)
+            text, extra_text = logic.example_for(task, language)
+            if logic.is_example(self.text.value):  # replace an example, never the user's own text
                 self.text.value = text
-            if not self.extra.value.strip() or logic.is_example(self.extra.value, self.lang):
+            if not self.extra.value.strip() or logic.is_example(self.extra.value):
                 self.extra.value = extra_text
             self.text.placeholder = self.t["extra_lines"] if task == "sentence-embedding" else self.t["input_placeholder"]
 
