@@ -136,6 +136,47 @@ def test_real_smollm2_byte_level_tokenizer(smollm_gguf):
     assert decoded.decode("utf-8") == text
 
 
+CONTROLS = "a\x00b\x1b[31mc\x7f d\x85e \u200bf\u200dg \u202eevil\u202c \u00a0\u3000h\u2028i ❤\ufe0f"
+HIDDEN = ["\x00", "\x1b", "\x7f", "\x85", "\u200b", "\u200d", "\u202e", "\u202c", "\u00a0", "\u3000", "\u2028", "\ufe0f"]
+
+
+def test_invisible_characters_get_visible_labels_and_named_code_points(smollm_gguf):
+    """NUL, ESC, DEL, C1 controls, zero-width characters, bidi controls, odd spaces and variation selectors never
+    stand raw in a label (a blank box, or a right-to-left override flipping the page): each has a visible stand-in,
+    and the piece names the character for its hover title."""
+    from workbench.views.tokens import visible
+
+    assert visible("\x00\x1b\x7f\x85\u202e\u200d\ufe0f\u00a0 \n\t") == "␀␛␡<U+0085><U+202E><U+200D><U+FE0F><U+00A0>␣↵⇥"
+    assert visible("한국어 🙂 é", space=" ") == "한국어 🙂 é"  # visible text, combining accents and emoji untouched
+    for tokenizer in (wb.load_tokenizer(smollm_gguf), byte_level_bpe(), sentencepiece_style()):
+        pieces = wb.show_tokens(CONTROLS, tokenizer=tokenizer).tokenizations[0].pieces
+        for piece in pieces:
+            for shown in (piece.label, piece.shown_covers, piece.shown_piece):
+                assert not any(c in shown for c in HIDDEN), (piece.piece, shown)
+        described = {name for piece in pieces for name in piece.code_points}
+        assert {"U+0000 NULL", "U+001B ESCAPE", "U+007F DELETE", "U+0085 control", "U+200B ZERO WIDTH SPACE",
+                "U+202E RIGHT-TO-LEFT OVERRIDE", "U+FE0F VARIATION SELECTOR-16"} <= described
+    smollm = wb.show_tokens(CONTROLS, tokenizer=wb.load_tokenizer(smollm_gguf)).tokenizations[0].pieces
+    assert b"".join(bytes(p.byte_values) for p in smollm).decode("utf-8") == CONTROLS  # only the labels change
+    labels = [p.label for p in smollm]  # the pieces that hold a whole NUL or ESC show its control picture
+    assert {"␀", "␛", "␡", "<U+FE0F>"} <= set(labels)
+    override = [p for p in smollm if p.covers == "\u202e"]  # 3 bytes in two pieces, formed together
+    assert override and all(p.shown_covers == "<U+202E>" and p.code_points == ["U+202E RIGHT-TO-LEFT OVERRIDE"]
+                            for p in override)
+    tok = wb.load_tokenizer(smollm_gguf)
+    assert token_label(tok.backend_tokenizer, scheme_of(tok.backend_tokenizer), tok.convert_tokens_to_ids("Ā")) == "␀"
+
+
+def test_a_byte_piece_that_carries_a_space_is_grouped_with_the_rest_of_its_character(smollm_gguf):
+    """SmolLM2 merges the space with the first byte of a syllable ('Ġí' of ' 토'): all three bytes form 토."""
+    pieces = wb.show_tokens("한국어 토큰", tokenizer=wb.load_tokenizer(smollm_gguf)).tokenizations[0].pieces
+    to = [p for p in pieces if "토" in p.covers]
+    assert [p.piece for p in to] == ["Ġí", "Ĩ", "ł"] and to[0].covers == " 토"
+    assert {p.group for p in to} == {to[0].index} and {p.forms for p in to} == {"토"}
+    assert to[0].space_before and not to[0].continues  # still a new word
+    assert all(p.forms == "" for p in pieces if p.group is None)
+
+
 def test_token_label_for_predictions():
     tok = byte_level_bpe()
     scheme = scheme_of(tok)

@@ -260,3 +260,37 @@ def test_clicking_a_piece_selects_it_in_every_tokenizer_row(watched, tmp_path, m
     rows.nth(0).locator(".wb-piece.wb-selected").click()
     assert page.locator(".wb-piece.wb-selected").count() == 0
     watched.assert_clean(path)
+
+
+def test_invisible_and_right_to_left_characters_in_tokens(watched, tmp_path, smollm_tokenizer):
+    """NUL, ESC, DEL, zero-width and bidi controls show as visible stand-ins (no blank token, no raw override in a
+    label or title), and the titles name them."""
+    text = "a\x00b\x1bc\x7f \u200b \u202eevil\u202c ❤\ufe0f"
+    path = wb.show_tokens(text, tokenizer=smollm_tokenizer).save(tmp_path / "controls.html")
+    page = watched.open(path)
+    boxes = page.evaluate("""() => [...document.querySelectorAll('.wb-piece')].map((box) => ({
+        label: box.querySelector('.wb-piece-label').textContent, width: box.querySelector('.wb-piece-label')
+        .getBoundingClientRect().width, title: box.title}))""")
+    hidden = "\x00\x1b\x7f\u200b\u202e\u202c\ufe0f"
+    assert all(box["label"] and box["width"] > 2 for box in boxes), boxes  # no blank token
+    assert not any(c in box["label"] + box["title"] for box in boxes for c in hidden)
+    assert {"␀", "␛", "␡", "<U+FE0F>"} <= {box["label"] for box in boxes}
+    assert any("U+202E RIGHT-TO-LEFT OVERRIDE" in box["title"] for box in boxes)
+    assert "<U+202E>" in page.locator(".wb-group-forms").all_text_contents()
+    watched.assert_clean(path)
+
+
+def test_a_right_to_left_override_in_generated_text_stays_inside_its_token(watched, tmp_path, smollm_tokenizer):
+    """Generated text is shown as it is: a raw U+202E in one token must not reverse the tokens after it."""
+    backend = backend_of(smollm_tokenizer)
+    scheme = scheme_of(backend)
+    prompt = "Echo:"
+    pieces = describe_pieces(smollm_tokenizer(prompt).encodings[0], [prompt], scheme)
+    texts = [" one", " \u202etwo", " three", " four"]
+    steps = [Step(i + 100, t, math.log(0.5), [(i + 100, math.log(0.5))]) for i, t in enumerate(texts)]
+    path = GenerationView(pieces, labeller(backend, scheme), name="SmolLM2", steps=steps).save(tmp_path / "rtl.html")
+    page = watched.open(path)
+    lefts = page.evaluate("() => [...document.querySelectorAll('.wb-gen-token')].map((s) => s.getBoundingClientRect().left)")
+    assert lefts == sorted(lefts), lefts
+    assert page.locator(".wb-gen-token").nth(1).text_content() == " \u202etwo"  # the text itself is unchanged
+    watched.assert_clean(path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -117,6 +118,52 @@ def _byte_alphabet() -> dict[str, int]:
 BYTE_ALPHABET = _byte_alphabet()
 BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 VISIBLE_WHITESPACE = {"\n": "↵", "\t": "⇥", "\r": "␍", " ": "␣"}
+# Characters that draw nothing (or steer the text around them) besides the whitespace above: format characters
+# (zero-width space and joiners, bidi marks, embeddings, overrides and isolates, BOM, soft hyphen), line and
+# paragraph separators, spaces other than ' ', and these default-ignorable ones of other categories. (Unassigned
+# code points are left alone: Python's Unicode tables may be older than the browser's newest emoji.)
+INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+DEFAULT_IGNORABLE = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, *range(0x180B, 0x1810),
+                     *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}  # grapheme joiner, Hangul fillers, selectors
+
+
+def is_invisible(character: str) -> bool:
+    """True for a character that would leave a label blank or reorder the text around it (see `visible`)."""
+    category = unicodedata.category(character)
+    return (category in INVISIBLE_CATEGORIES or (category == "Zs" and character != " ")
+            or ord(character) in DEFAULT_IGNORABLE)
+
+
+def escape_invisible(character: str) -> str:
+    """A visible stand-in: a C0 control as its control picture (NUL ␀, ESC ␛), DEL as ␡, any other as <U+XXXX>."""
+    code = ord(character)
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block is in C0 order
+    if code == 0x7F:
+        return "\u2421"
+    return f"<U+{code:04X}>"
+
+
+def describe_character(character: str) -> str:
+    """'U+202E RIGHT-TO-LEFT OVERRIDE'; a C0 control or DEL by the name of its control picture ('U+001B ESCAPE')."""
+    code = ord(character)
+    name = unicodedata.name(character, "")
+    if not name and (code < 0x20 or code == 0x7F):
+        name = unicodedata.name(escape_invisible(character)).removeprefix("SYMBOL FOR ")
+    return f"U+{code:04X} {name or ('control' if unicodedata.category(character) == 'Cc' else 'no name')}"
+
+
+def visible(text: str, space: str = "␣") -> str:
+    """Text for a label: new line ↵, tab ⇥, carriage return ␍, a space as `space`, and every invisible character
+    (`is_invisible`) as its visible stand-in, so that no label is blank and none can reorder the page around it."""
+    return "".join(space if c == " " else VISIBLE_WHITESPACE.get(c) or (escape_invisible(c) if is_invisible(c) else c)
+                   for c in text)
+
+
+def invisible_characters(*texts: str) -> list[str]:
+    """`describe_character` of each distinct invisible character in `texts`, in order of first appearance."""
+    seen = dict.fromkeys(c for text in texts for c in text if c not in VISIBLE_WHITESPACE and is_invisible(c))
+    return [describe_character(c) for c in seen]
 
 
 def show_bytes(data: bytes) -> tuple[str, bool]:
@@ -143,10 +190,6 @@ def show_bytes(data: bytes) -> tuple[str, bool]:
     return "".join(out), partial
 
 
-def _visible(text: str) -> str:
-    return "".join(VISIBLE_WHITESPACE.get(c, c) for c in text)
-
-
 # ---- pieces ---------------------------------------------------------------------------------------------
 
 @dataclass
@@ -165,25 +208,31 @@ class Piece:
     space_before: bool = False  # the piece itself carries a space marker (Ġ, ▁)
     partial: bool = False  # holds bytes of a character that other pieces finish
     covers: str = ""  # the text of its span
-    group: int | None = None  # index of the first piece of a run whose pieces together form `covers`
+    group: int | None = None  # index of the first piece of a run whose pieces together form characters ...
+    forms: str = ""  # ... these (made visible); "" outside a group
     byte_values: list[int] | None = None  # the bytes of a byte-level / byte-fallback piece
+    # for hover titles, which cannot be styled: `piece` and `covers` with invisible characters made visible (a
+    # right-to-left override must not reorder the title), and what those characters are ('U+202E RIGHT-TO-LEFT ...')
+    shown_piece: str = ""
+    shown_covers: str = ""
+    code_points: list[str] = field(default_factory=list)
 
 
 def _label(raw: str, scheme: Scheme) -> tuple[str, bool, bool, list[int] | None]:
     """(label, space_before, partial, bytes) for a non-special piece."""
     if scheme.kind == "wordpiece":
         prefix = scheme.continuing_prefix or ""
-        return (raw[len(prefix):] if prefix and raw.startswith(prefix) and raw != prefix else raw), False, False, None
+        return visible(raw[len(prefix):] if prefix and raw.startswith(prefix) and raw != prefix else raw), False, False, None
     if scheme.byte_level and all(c in BYTE_ALPHABET for c in raw):
         data = bytes(BYTE_ALPHABET[c] for c in raw)
         space = data.startswith(b" ") and len(data) > 1
         label, partial = show_bytes(data[1:] if space else data)
-        return _visible(label), space, partial, list(data)
+        return visible(label), space, partial, list(data)
     match = BYTE_PIECE.match(raw)
     if match and (scheme.byte_fallback or scheme.space_marker):
         value = int(match.group(1), 16)
         label, partial = show_bytes(bytes([value]))
-        return _visible(label), False, partial, [value]
+        return visible(label), False, partial, [value]
     label, space = raw, False
     if scheme.space_marker and label.startswith(scheme.space_marker) and len(label) > 1:
         label, space = label[len(scheme.space_marker):], True
@@ -191,7 +240,7 @@ def _label(raw: str, scheme: Scheme) -> tuple[str, bool, bool, list[int] | None]
         label = label.replace(scheme.space_marker, " ")
     if scheme.end_of_word_suffix and label.endswith(scheme.end_of_word_suffix) and label != scheme.end_of_word_suffix:
         label = label[: -len(scheme.end_of_word_suffix)]
-    return _visible(label), space, False, None
+    return visible(label), space, False, None
 
 
 def token_label(backend, scheme: Scheme, token_id: int) -> str:
@@ -232,23 +281,35 @@ def describe_pieces(encoding, texts: Sequence[str], scheme: Scheme) -> list[Piec
             piece.continues = bool(previous is not None and not previous.special and word is not None
                                    and previous.word == word and previous.sequence == sequence
                                    and not piece.space_before)
+        piece.shown_piece, piece.shown_covers = visible(raw, space=" "), visible(piece.covers, space=" ")
+        piece.code_points = invisible_characters(piece.covers, raw)  # (a byte-level `raw` spells bytes visibly)
         pieces.append(piece)
     _group_shared_spans(pieces)
     return pieces
 
 
+def _character_span(piece: Piece) -> tuple[int | None, int, int]:
+    """(sequence, start, end) of the characters a piece holds: a space it carries (byte-level 'Ġí') left out."""
+    start = piece.start
+    if piece.space_before and piece.covers.startswith(" ") and piece.end - start > 1:
+        start += 1
+    return piece.sequence, start, piece.end
+
+
 def _group_shared_spans(pieces: list[Piece]) -> None:
-    """Consecutive pieces with one and the same character span together form those characters."""
+    """Consecutive pieces over one and the same characters together form those characters (`forms`), e.g. the
+    bytes 'Ġí', 'Ĩ', 'ł' of ' 토' (the first also carries the space) or the jamo of a WordPiece syllable."""
     i = 0
     while i < len(pieces):
         j = i + 1
-        span = (pieces[i].sequence, pieces[i].start, pieces[i].end)
+        span = _character_span(pieces[i])
         while (j < len(pieces) and not pieces[i].special and not pieces[j].special
-               and (pieces[j].sequence, pieces[j].start, pieces[j].end) == span and span[2] > span[1]):
+               and _character_span(pieces[j]) == span and span[2] > span[1]):
             j += 1
         if j - i > 1:
+            forms = visible(pieces[j - 1].covers, space=" ")  # the last piece carries no space
             for piece in pieces[i:j]:
-                piece.group = pieces[i].index
+                piece.group, piece.forms = pieces[i].index, forms
         i = j
 
 
@@ -385,7 +446,7 @@ class TokensView(View):
             cells = [{"label": p.label or "␣", "special": p.special, "partial": p.partial or p.unknown,
                       "gap": not p.continues,
                       # the first piece of a run that together forms characters names them
-                      "caption": f"{p.id} → {p.covers}" if p.group == p.index or p.unknown else str(p.id)}
+                      "caption": f"{p.id} → {p.forms or p.shown_covers}" if p.group == p.index or p.unknown else str(p.id)}
                      for p in t.pieces]
             rows.append((heading, cells))
         return token_rows_figure(rows, width=width)

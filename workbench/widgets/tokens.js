@@ -1,16 +1,19 @@
 // Tokens view: one row of coloured pieces per tokenizer, ids below, details on hover; click a piece to select it.
+// Labels come with invisible characters already made visible (views/tokens.py `visible`); titles, which cannot be
+// styled or isolated, use `shown_piece` / `shown_covers` (the same rule) and name those characters (`code_points`).
 // state = {text, text_pair, tokenizations: [{name, kind, note, counts, pieces: [Piece...], first_row?}]}
 // `selected` is a position in the first tokenizer's row; the rows of other tokenizers carry `first_row`: for
 // each of their pieces, the position in the first row that covers the same characters (-1: none), so clicking
 // any row selects, and the pieces of every row over the selected characters are marked. Words: `say` (common.js).
 
 function pieceTitle(piece, say) {
-  const lines = [say("tokens.token", { index: piece.index, id: piece.id }), say("tokens.entry", { piece: piece.piece })];
+  const lines = [say("tokens.token", { index: piece.index, id: piece.id }), say("tokens.entry", { piece: piece.shown_piece })];
   if (piece.special) lines.push(say("tokens.special"));
-  if (piece.unknown) lines.push(say("tokens.unknown", { covers: piece.covers }));
+  if (piece.unknown) lines.push(say("tokens.unknown", { covers: piece.shown_covers }));
   if (piece.byte_values) lines.push(say("tokens.bytes", { bytes: piece.byte_values.map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" ") }));
-  if (piece.group !== null && piece.group !== undefined) lines.push(say("tokens.forms", { covers: piece.covers }));
-  if (!piece.special) lines.push(say("tokens.characters", { start: piece.start, end: piece.end, covers: piece.covers }));
+  if (piece.group !== null && piece.group !== undefined) lines.push(say("tokens.forms", { covers: piece.forms }));
+  if (!piece.special) lines.push(say("tokens.characters", { start: piece.start, end: piece.end, covers: piece.shown_covers }));
+  if (piece.code_points.length) lines.push(say("tokens.invisible", { characters: piece.code_points.join(", ") }));
   if (piece.continues) lines.push(say("tokens.continues"));
   if (piece.space_before) lines.push(say("tokens.space"));
   return lines.join("\n");
@@ -50,8 +53,8 @@ function renderTokenization(tokenization, showIds, firstRow, onPick, say) {
         groupBox = node("span", "wb-group");
         const parts = node("span", "wb-group-pieces");
         groupBox.appendChild(parts);
-        groupBox.appendChild(node("span", "wb-group-forms", piece.covers));
-        groupBox.title = say("tokens.group", { covers: piece.covers });
+        groupBox.appendChild(node("span", "wb-group-forms", piece.forms));
+        groupBox.title = say("tokens.group", { covers: piece.forms });
         if (piece.continues) groupBox.classList.add("wb-continues");
         row.appendChild(groupBox);
       }
