@@ -109,6 +109,45 @@ def test_loading_is_refused_before_the_checkpoint_is_looked_for():
     assert not isinstance(caught.value, wb.CheckpointNotFoundError)
 
 
+def test_a_hub_id_outside_the_catalog_has_no_estimate_offline_and_says_so(monkeypatch, tmp_path, minilm_dir):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    estimate, note = logic.hub_estimate("someone/unlisted-model")
+    assert estimate is None and "not in the catalog" in note and "offline" in note
+    assert "오프라인" in logic.hub_estimate("someone/unlisted-model", "ko")[1]
+    # the same id, cached (huggingface_hub's cache layout, files linked from the packaged MiniLM), loads with the note
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    repo = tmp_path / "models--someone--my-minilm"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    for file in minilm_dir.iterdir():
+        (snapshot / file.name).symlink_to(file)
+    app = wb.Workbench("someone/my-minilm", namespace={}, lang="en")
+    assert app.last_error is None and app.loaded.name == "someone/my-minilm"
+    assert "its memory need was not estimated before loading" in app.status.value
+
+
+def test_the_hub_metadata_gives_an_estimate_that_can_refuse_before_downloading(catalog):
+    from huggingface_hub.hf_api import ModelInfo
+
+    # what the Hub answers for MiniLM with files_metadata=True (trimmed): the safetensors parameter count ...
+    answer = {"id": "someone/minilm-copy", "pipeline_tag": "feature-extraction", "config": {"model_type": "bert"},
+              "safetensors": {"parameters": {"F32": 22713216}, "total": 22713216},
+              "siblings": [{"rfilename": "config.json", "size": 612},
+                           {"rfilename": "model.safetensors", "size": 90_868_376},
+                           {"rfilename": "onnx/model.onnx", "size": 90_405_214}]}
+    row = logic.estimate_from_model_info(ModelInfo(**answer))
+    assert row["memory_mb"] == logic.catalog_row(MINILM)["memory_mb"] == 209
+    # ... or, without it, the sizes of the weight files a download would fetch (not the ONNX copy)
+    answer = {**answer, "safetensors": None}
+    assert logic.estimate_from_model_info(ModelInfo(**answer))["memory_mb"] == 209
+    fit = logic.check_fits(row, 150, catalog)
+    assert not fit.ok and "needs about 209 MB" in fit.message and fit.sibling == "prajjwal1/bert-tiny"
+    no_sizes = {**answer, "siblings": [{"rfilename": "model.safetensors"}]}
+    assert logic.estimate_from_model_info(ModelInfo(**no_sizes)) is None
+
+
 # ---- picker --------------------------------------------------------------------------------------------------
 
 def test_catalog_filters(catalog):

@@ -59,6 +59,10 @@ UI_TEXT: dict[str, dict[str, str]] = {
                    "it was not loaded.",
         "try_sibling": "Try {sibling} (about {need}) instead.",
         "no_sibling": "No smaller checkpoint in the catalog fits; free memory or use a bigger machine.",
+        "no_estimate_offline": "{name} is not in the catalog and the Hub cannot be asked while offline, so its memory "
+                               "need was not estimated before loading.",
+        "no_estimate_hub": "{name} is not in the catalog and the Hub gave no sizes for it, so its memory need was not "
+                           "estimated before loading.",
         "input": "Input",
         "input_placeholder": "Type a text here",
         "extra_labels": "Labels",
@@ -152,6 +156,10 @@ UI_TEXT: dict[str, dict[str, str]] = {
                    "불러오지 않았습니다.",
         "try_sibling": "대신 {sibling} (약 {need}) 모델을 써 보세요.",
         "no_sibling": "카탈로그에 들어갈 만한 더 작은 모델이 없습니다. 메모리를 확보하거나 더 큰 컴퓨터를 쓰세요.",
+        "no_estimate_offline": "{name} 모델은 카탈로그에 없고 오프라인이라 Hub에 물어볼 수 없어서, 불러오기 전에 필요한 "
+                               "메모리를 어림하지 못했습니다.",
+        "no_estimate_hub": "{name} 모델은 카탈로그에 없고 Hub에서 크기 정보를 얻지 못해서, 불러오기 전에 필요한 메모리를 "
+                           "어림하지 못했습니다.",
         "input": "입력",
         "input_placeholder": "여기에 문장을 입력하세요",
         "extra_labels": "레이블",
@@ -409,6 +417,7 @@ class Loaded:
     tasks: list[str]
     entry: dict | None = None
     pipelines: dict = field(default_factory=dict, repr=False)  # task -> Pipeline, made on first use
+    note: str = ""  # said after the summary, e.g. that no memory estimate was possible
 
     @property
     def is_causal(self) -> bool:
@@ -416,7 +425,8 @@ class Loaded:
 
     def summary(self, lang: str = "en") -> str:
         count = sum(p.numel() for p in self.model.parameters())
-        return ui_text(lang)["loaded"].format(name=self.name, params=format_count(count), tasks=", ".join(self.tasks))
+        summary = ui_text(lang)["loaded"].format(name=self.name, params=format_count(count), tasks=", ".join(self.tasks))
+        return f"{summary} {self.note}" if self.note else summary
 
 
 def tasks_for(model, entry: dict | None = None) -> list[str]:
@@ -444,8 +454,9 @@ def load_checkpoint(name: str, *, budget_mb: float | None = None, lang: str = "e
                     before_reading: Callable[[], None] | None = None) -> Loaded:
     """Load a checkpoint (catalog id, Hub id, folder or .gguf) for the app, reporting `progress(step, steps, what)`.
 
-    A catalog checkpoint whose memory estimate exceeds `budget_mb` is refused before anything is downloaded,
-    with a smaller sibling suggested. `before_reading()` is called once every check has passed (the memory
+    A checkpoint whose memory estimate exceeds `budget_mb` is refused before anything is downloaded, with a
+    smaller sibling suggested: the catalog's estimate, else for a Hub id the Hub's metadata (`hub_estimate`);
+    without either the load goes on and `Loaded.note` says there was no estimate. `before_reading()` is called once every check has passed (the memory
     estimate, the checkpoint found, its architecture supported), right before the weights are read: the app lets
     its old model go there, so that a refusal keeps it and the new weights never sit next to it."""
     from . import load_tokenizer
@@ -457,9 +468,12 @@ def load_checkpoint(name: str, *, budget_mb: float | None = None, lang: str = "e
         raise WorkbenchError("No model was chosen; pick one in the list or type a name.")
     text = ui_text(lang)
     report = progress or (lambda step, steps, what: None)
-    entry = catalog_row(name)
-    if entry is not None:
-        fit = check_fits(entry, budget_mb, catalog(), lang)
+    entry, note = catalog_row(name), ""
+    estimate = entry
+    if entry is None and is_hub_name(name):
+        estimate, note = hub_estimate(name, lang)
+    if estimate is not None:
+        fit = check_fits(estimate, budget_mb, catalog(), lang)
         if not fit.ok:
             error = WorkbenchError(fit.message)
             error.sibling = fit.sibling
@@ -474,7 +488,54 @@ def load_checkpoint(name: str, *, budget_mb: float | None = None, lang: str = "e
     report(2, len(LOAD_STEPS), text["step_tokenizer"])
     tokenizer = load_tokenizer(name)
     report(3, len(LOAD_STEPS), text["step_done"])
-    return Loaded(name, model, tokenizer, tasks_for(model, entry), entry)
+    return Loaded(name, model, tokenizer, tasks_for(model, entry), entry, note=note)
+
+
+HUB_TIMEOUT_SECONDS = 10.0
+
+
+def is_hub_name(name: str) -> bool:
+    """Whether the app would look `name` up on the Hub: 'org/name', not a local folder or file."""
+    return "/" in name and not Path(name).expanduser().exists() and not name.startswith((".", "~", "/"))
+
+
+def hub_estimate(name: str, lang: str = "en") -> tuple[dict | None, str]:
+    """For a Hub id outside the catalog: (a catalog-like row with `memory_mb`, "") from the Hub's metadata, asked
+    before anything is downloaded; or (None, a sentence saying there is no estimate: offline, or the Hub could
+    not be asked or gave no sizes)."""
+    from .checkpoints.resolve import hub_offline
+
+    words = ui_text(lang)
+    if hub_offline():
+        return None, words["no_estimate_offline"].format(name=name)
+    try:
+        import huggingface_hub
+
+        info = huggingface_hub.HfApi().model_info(name, files_metadata=True, timeout=HUB_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 — unreachable, unknown or gated: the download, if tried, says which
+        return None, words["no_estimate_hub"].format(name=name)
+    row = estimate_from_model_info(info)
+    return (row, "") if row is not None else (None, words["no_estimate_hub"].format(name=name))
+
+
+def estimate_from_model_info(info) -> dict | None:
+    """A catalog-like row (id, family, tasks, parameters, memory_mb) from a `huggingface_hub.ModelInfo` asked with
+    files_metadata=True: parameters from the Hub's safetensors count, else from the sizes of the weight files a
+    download would fetch, counted as fp32 (4 bytes a value, what PyTorch .bin files mostly hold); None if neither."""
+    from .checkpoints.known import memory_mb
+    from .checkpoints.resolve import choose_files_to_download
+
+    parameters = info.safetensors.total if info.safetensors is not None else None
+    if not parameters:
+        files = info.siblings or []
+        fetched = set(choose_files_to_download([f.rfilename for f in files]))
+        weights = [f for f in files if f.rfilename in fetched and f.rfilename.endswith((".safetensors", ".bin"))]
+        if not weights or any(f.size is None for f in weights):
+            return None
+        parameters = sum(f.size for f in weights) // 4
+    config = info.config or {}
+    return {"id": info.id, "family": config.get("model_type", ""), "tasks": (info.pipeline_tag,) if info.pipeline_tag
+            else (), "parameters": parameters, "memory_mb": memory_mb(parameters)}
 
 
 def check_architecture(path) -> None:
