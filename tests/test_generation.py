@@ -196,3 +196,63 @@ def test_generation_stops_when_the_context_is_full(tmp_path):
     _, ours = tiny_pair("gpt2", "text-generation", tmp_path)  # 40 learned positions
     out = ours.generate(torch.randint(3, VOCAB, (1, 36)), max_new_tokens=10, eos_token_id=NO_EOS)
     assert out.shape == (1, 40)
+
+
+# ---- streamed text and characters cut across tokens (real SmolLM2) ------------------------------------------------
+
+def utf8_bytes_of(tokenizer, ids: list[int]) -> list[bytes]:
+    """The UTF-8 bytes each byte-level token stands for (GPT-2's printable byte alphabet undone)."""
+    from workbench.views.tokens import BYTE_ALPHABET
+
+    return [bytes(BYTE_ALPHABET[c] for c in piece) for piece in tokenizer.convert_ids_to_tokens(ids)]
+
+
+def test_streamed_text_holds_back_a_cut_character_and_never_shows_it_broken(smollm_gguf):
+    """Fed the tokens of Korean and emoji one by one, cut after every token, the streaming decoder gives a token's
+    text only once its bytes end on a whole character (then all the text held back so far; Python's incremental UTF-8
+    decoder is the reference), and never U+FFFD: at the cut, the bytes of an unfinished character are left out."""
+    import codecs
+
+    from workbench.generation import _TextDelta
+
+    tokenizer = wb.load_tokenizer(smollm_gguf)
+    text = "한국어 토큰 🙂👍 ok ❤️"
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    per_token = utf8_bytes_of(tokenizer, ids)
+    assert b"".join(per_token) == text.encode()
+    reference, held, expected, left = codecs.getincrementaldecoder("utf-8")(), "", [], []
+    for piece in per_token:
+        held += reference.decode(piece)  # final=False: the bytes of an unfinished character wait inside
+        unfinished = bool(reference.getstate()[0])
+        expected.append("" if unfinished else held)  # what this token's step says
+        held = held if unfinished else ""
+        left.append(held)  # what is left to say if the generation stops here: whole characters only
+    assert expected.count("") > 5 and any(left)  # SmolLM2 cuts many of these characters, one after a space
+    for end in range(1, len(ids) + 1):  # generation stopped after `end` tokens
+        stream = _TextDelta(tokenizer)
+        assert [stream.push(token_id) for token_id in ids[:end]] == expected[:end]
+        assert stream.flush() == left[end - 1] and stream.flush() == ""
+    stream = _TextDelta(tokenizer)
+    assert "".join(stream.push(token_id) for token_id in ids) + stream.flush() == text
+
+
+def test_generation_cut_inside_an_emoji_ends_without_a_replacement_character(smollm_gguf):
+    """SmolLM2 answers this prompt with 🌟 as three tokens; stopping after two leaves no U+FFFD in the text, and the
+    generation view shows those two tokens' bytes instead."""
+    from workbench.views.generation import GenerationView, Step, labeller
+    from workbench.views.tokens import backend_of, scheme_of
+
+    tokenizer, model = wb.load_tokenizer(smollm_gguf), wb.load_model(smollm_gguf)
+    chat = [{"role": "user", "content": "Write three emoji that mean happy."}]
+    prompt = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+    input_ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    whole = list(model.stream_generate(input_ids, tokenizer=tokenizer, max_new_tokens=3, do_sample=False))
+    assert [s.text for s in whole] == ["", "", "🌟"]  # held back until the third byte token completes the star
+    cut = list(model.stream_generate(input_ids, tokenizer=tokenizer, max_new_tokens=2, do_sample=False))
+    assert [s.token_id for s in cut] == [s.token_id for s in whole[:2]] and cut[-1].finish_reason == "length"
+    assert [s.text for s in cut] == ["", ""]
+
+    backend = backend_of(tokenizer)
+    view = GenerationView([], labeller(backend, scheme_of(backend)), steps=[Step.from_generation(s) for s in cut])
+    shown = [step["text"] for step in view.traits()["state"]["steps"]]
+    assert view.text == "" and shown == ["<0xF0><0x9F>", "<0x8C>"]

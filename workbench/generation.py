@@ -366,25 +366,37 @@ def generate(model, input_ids=None, attention_mask=None, max_new_tokens=None, ma
 
 
 class _TextDelta:
-    """Decoded text, a token at a time, holding back while a multi-byte character is incomplete."""
+    """Decoded text, a token at a time, holding back the bytes of a character that is not complete yet.
+
+    Byte-level tokenizers (SmolLM2, GPT-2) often split a Hangul syllable or an emoji over 2-4 tokens; decoding such a
+    token alone gives U+FFFD ("\ufffd"). As `tokenizers`' DecodeStream does, text whose decoding ends in U+FFFD is
+    held back until a later token completes the character. A character the generation never completed (the last
+    token cut it) is left out at the end rather than shown as "\ufffd"; the token itself is still in the step (the
+    views show its bytes). Decoding a window that starts one emission back (`prefix`) keeps
+    what depends on the previous token (a SentencePiece leading space) right.
+    """
 
     def __init__(self, tokenizer):
         self.tokenizer, self.ids, self.prefix, self.read = tokenizer, [], 0, 0
 
+    def _pending(self) -> tuple[str, str]:
+        """(text emitted up to `read`, text up to the newest token), both decoded from `prefix`."""
+        before = self.tokenizer.decode(self.ids[self.prefix:self.read], skip_special_tokens=True)
+        return before, self.tokenizer.decode(self.ids[self.prefix:], skip_special_tokens=True)
+
     def push(self, token_id: int) -> str:
         self.ids.append(token_id)
-        before = self.tokenizer.decode(self.ids[self.prefix:self.read], skip_special_tokens=True)
-        after = self.tokenizer.decode(self.ids[self.prefix:], skip_special_tokens=True)
+        before, after = self._pending()
         if len(after) > len(before) and not after.endswith("\ufffd"):
             self.prefix, self.read = self.read, len(self.ids)
             return after[len(before):]
         return ""
 
     def flush(self) -> str:
-        before = self.tokenizer.decode(self.ids[self.prefix:self.read], skip_special_tokens=True)
-        after = self.tokenizer.decode(self.ids[self.prefix:], skip_special_tokens=True)
+        """The text still held back, without the bytes of a character that will not be completed."""
+        before, after = self._pending()
         self.prefix = self.read = len(self.ids)
-        return after[len(before):]
+        return after.rstrip("\ufffd")[len(before):]
 
 
 def stream_generate(model, input_ids=None, attention_mask=None, *, tokenizer=None, top_alternatives: int = 5,
