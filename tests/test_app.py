@@ -385,7 +385,10 @@ def test_app_wires_picker_task_and_views(minilm):
     app = wb.Workbench(lang="ko", namespace={})
     assert app.tabs.get_title(0) == "작업" and app.load_button.description == "불러오기"
     assert app.models.value == MINILM  # offline and smallest first
+    assert app.offline_only.value  # HF_HUB_OFFLINE=1 (as on Binder): the picker shows what can load
     app.search.value = "smollm"
+    assert {v for _, v in app.models.options} == {SMOLLM}
+    app.offline_only.value = False
     assert {v for _, v in app.models.options} == {SMOLLM, "HuggingFaceTB/SmolLM2-360M-Instruct"}
     app.search.value = ""
 
@@ -441,6 +444,8 @@ def test_app_refuses_a_model_that_does_not_fit_and_keeps_the_loaded_one():
     message = app.errors.outputs[0]["text"]
     assert "needs about 746 MB" in message and "600 MB" in message
     assert "Try distilgpt2" in message  # the biggest text generator that fits (no llama does)
+    assert app.models.value == "distilgpt2"  # selected in the picker, ready to Load (offline only was unticked)
+    assert not app.offline_only.value and "distilgpt2" in app.card.value
 
 
 def test_show_from_code_computes_the_view_once(minilm, monkeypatch):
@@ -503,6 +508,63 @@ def test_a_load_that_fails_while_reading_the_weights_says_the_old_model_is_gone(
     assert app.last_error is not None and app.loaded is None and app.progress.bar_style == "danger"
     assert "was already unloaded" in app.status.value and MINILM in app.status.value
     assert app.task.options == ()
+
+
+def test_app_mistakes_from_code_are_one_sentence_in_the_apps_language(minilm):
+    app = wb.Workbench(MINILM, namespace={}, lang="ko")
+    app.run("Paris is the [MASK] of France.", task="fill-mask")  # MiniLM has no masked-LM head
+    assert isinstance(app.last_error, UnsupportedModelError)
+    assert app.errors.outputs[0]["text"].strip() == (f"오류: {MINILM} 모델은 fill-mask 작업을 하지 않습니다. 다음 중에서 "
+                                                     f"고르세요: {', '.join(minilm.tasks)}.")
+    assert app.task.value == "sentence-embedding"
+    app.show("foo")
+    assert app.errors.outputs[0]["text"].strip() == ("오류: 'foo'라는 화면은 없습니다. 다음 중 하나를 쓰세요: tokens, "
+                                                     "attention, generation, lens.")
+    app.run("   ")
+    assert "입력이 비어 있습니다" in app.errors.outputs[0]["text"]
+    app.task.value = "zero-shot-classification"
+    app.extra.value = " , "
+    app.run("축구 경기")
+    assert "후보 레이블이 필요합니다" in app.errors.outputs[0]["text"]
+    app.data_source.value = "csv"
+    app.train()
+    assert "올린 CSV 파일이 없습니다" in app.errors.outputs[0]["text"]
+
+
+def test_app_dataframe_variables_refresh_and_a_deleted_one(minilm):
+    namespace = {}
+    app = wb.Workbench(namespace=namespace, lang="en")
+    app.data_source.value = "frame"  # nothing yet: said in the app
+    assert "No DataFrame with 'text' and 'label'" in app.errors.outputs[0]["text"]
+    namespace["news"] = logic.bbc_data(4)[0]
+    app.refresh_button.click()
+    assert app.variable.value == "news" and app.errors.outputs == () and app.last_error is None
+    del namespace["news"]
+    app.train()
+    assert app.errors.outputs[0]["text"].strip() == ("Error: The variable news is no longer in the notebook; press "
+                                                     "Refresh and choose another.")
+    assert app.run_ is None
+
+
+def test_top_k_is_disabled_while_generation_is_greedy():
+    app = wb.Workbench(namespace={}, lang="en")
+    assert app.temperature.value == 0 and app.top_k.disabled
+    app.temperature.value = 0.7
+    assert not app.top_k.disabled
+    app.temperature.value = 0.0
+    assert app.top_k.disabled
+
+
+def test_typing_in_the_tokens_tab_is_the_apps_input_and_keeps_the_tabs_linked(minilm):
+    app = wb.Workbench(MINILM, namespace={}, lang="en")
+    app.text.value = "The cat sat."
+    tokens = app.show("tokens").widget()
+    tokens.set_state({"text": "A dog ran home."})  # as the tab's own text box sends it
+    assert app.text.value == "A dog ran home." and app.last_error is None
+    attention = app.show("attention").widget()  # made for what was typed
+    dog = next(i for i, p in enumerate(tokens.view.tokenizations[0].pieces) if p.covers == "dog")
+    tokens.selected = dog
+    assert attention.selected == dog and attention.view.pieces[dog].covers == "dog"
 
 
 def test_app_trains_from_a_dataframe_variable_and_compares_before_after(minilm):

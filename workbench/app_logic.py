@@ -116,6 +116,15 @@ UI_TEXT: dict[str, dict[str, str]] = {
                         "save the file as UTF-8 CSV (in Excel: Save As, 'CSV UTF-8').",
         "error": "Error",
         "empty_input": "The input is empty; type a text first.",
+        "no_model_chosen": "No model was chosen; pick one in the list or type a name.",
+        "task_not_served": "{name} does not do {task}; choose one of {tasks}.",
+        "unknown_view": "There is no view {kind}; use one of {kinds}.",
+        "needs_labels": "Zero-shot classification needs candidate labels; type them separated by commas.",
+        "needs_context": "Question answering needs a context; type the passage that holds the answer.",
+        "no_csv": "No CSV file was uploaded; press Upload CSV and choose a file.",
+        "still_training": "A run is still training; press Stop first.",
+        "variable_gone": "The variable {name} is no longer in the notebook; press Refresh and choose another.",
+        "top_k_greedy": "Top-k limits sampling, so it counts only when the temperature is above 0.",
         "too_many_lines": "Sentence similarity compares at most {limit} lines and this input has {n}; keep the "
                           "sentences you want to compare.",
         "chart_first": "the first {shown} of {n} sentences (the table has them all)",
@@ -213,6 +222,15 @@ UI_TEXT: dict[str, dict[str, str]] = {
                         "UTF-8 CSV로 저장하세요(Excel: 다른 이름으로 저장, 'CSV UTF-8').",
         "error": "오류",
         "empty_input": "입력이 비어 있습니다. 먼저 문장을 입력하세요.",
+        "no_model_chosen": "고른 모델이 없습니다. 목록에서 고르거나 이름을 입력하세요.",
+        "task_not_served": "{name} 모델은 {task} 작업을 하지 않습니다. 다음 중에서 고르세요: {tasks}.",
+        "unknown_view": "{kind}라는 화면은 없습니다. 다음 중 하나를 쓰세요: {kinds}.",
+        "needs_labels": "제로샷 분류에는 후보 레이블이 필요합니다. 쉼표로 구분해 입력하세요.",
+        "needs_context": "질의응답에는 문맥이 필요합니다. 답이 들어 있는 글을 입력하세요.",
+        "no_csv": "올린 CSV 파일이 없습니다. CSV 올리기를 눌러 파일을 고르세요.",
+        "still_training": "아직 학습 중입니다. 먼저 중지를 누르세요.",
+        "variable_gone": "변수 {name}이(가) 노트북에 더 이상 없습니다. 새로 고침을 누르고 다른 변수를 고르세요.",
+        "top_k_greedy": "Top-k는 샘플링을 제한하므로 온도가 0보다 클 때만 쓰입니다.",
         "too_many_lines": "문장 유사도는 {limit}줄까지만 비교하는데 이 입력은 {n}줄입니다. 비교할 문장만 남기세요.",
         "chart_first": "문장 {n}개 중 처음 {shown}개 (표에는 모두 있음)",
         "prompt_too_long": "입력이 {n}토큰인데 앱은 {limit}토큰까지만 받아 생성합니다. 입력을 줄이세요.",
@@ -465,7 +483,7 @@ def load_checkpoint(name: str, *, budget_mb: float | None = None, lang: str = "e
 
     name = name.strip()
     if not name:
-        raise WorkbenchError("No model was chosen; pick one in the list or type a name.")
+        raise WorkbenchError(ui_text(lang)["no_model_chosen"])
     text = ui_text(lang)
     report = progress or (lambda step, steps, what: None)
     entry, note = catalog_row(name), ""
@@ -630,6 +648,18 @@ class TaskResult:
     raw: Any  # the pipeline's own output
 
 
+def check_task(loaded: Loaded, task: str, lang: str = "en") -> None:
+    """Refuse a task the loaded model does not serve, naming those it does."""
+    if task not in loaded.tasks:
+        raise UnsupportedModelError(ui_text(lang)["task_not_served"].format(name=loaded.name, task=task,
+                                                                            tasks=", ".join(loaded.tasks)))
+
+
+def check_view_kind(kind: str, lang: str = "en") -> None:
+    if kind not in VIEW_KINDS:
+        raise WorkbenchError(ui_text(lang)["unknown_view"].format(kind=repr(kind), kinds=", ".join(VIEW_KINDS)))
+
+
 def split_labels(extra: str) -> list[str]:
     return [label.strip() for label in extra.replace("\n", ",").split(",") if label.strip()]
 
@@ -659,21 +689,20 @@ def run_task(loaded: Loaded, task: str, text: str, extra: str = "", *, max_new_t
 
     words = ui_text(lang)
 
-    if task not in loaded.tasks:
-        raise UnsupportedModelError(f"{loaded.name} does not do {task}; choose one of {', '.join(loaded.tasks)}.")
+    check_task(loaded, task, lang)
     if not text.strip():
-        raise WorkbenchError("The input is empty; type a text first.")
+        raise WorkbenchError(words["empty_input"])
     pipe = pipeline_for(loaded, task)
     if task == "zero-shot-classification":
         labels = split_labels(extra)
         if not labels:
-            raise WorkbenchError("Zero-shot classification needs candidate labels; type them separated by commas.")
+            raise WorkbenchError(words["needs_labels"])
         raw = pipe(text, candidate_labels=labels)
         table = pd.DataFrame({"label": raw["labels"], "score": raw["scores"]})
         return TaskResult(table, bar_chart(table["label"], table["score"], "score"), raw)
     if task == "question-answering":
         if not extra.strip():
-            raise WorkbenchError("Question answering needs a context; type the passage that holds the answer.")
+            raise WorkbenchError(words["needs_context"])
         raw = pipe(question=text, context=extra, top_k=3)
         raw = raw if isinstance(raw, list) else [raw]
         table = pd.DataFrame(raw)
@@ -810,6 +839,7 @@ def make_view(kind: str, loaded: Loaded, text: str, *, max_new_tokens: int = 20,
     """The view of `kind` for the input: tokens, attention (head/model view), generation, logit lens; its texts
     (and the errors said here) in `lang`."""
     words = ui_text(lang)
+    check_view_kind(kind, lang)
     if not text.strip():
         raise WorkbenchError(words["empty_input"])
     if kind == "tokens":
@@ -839,7 +869,7 @@ def make_view(kind: str, loaded: Loaded, text: str, *, max_new_tokens: int = 20,
         except UnsupportedModelError:
             raise UnsupportedModelError(words["no_lm_head"].format(name=loaded.name)) from None
         return show_logit_lens(text, model=loaded.model, tokenizer=loaded.tokenizer, max_length=max_length, lang=lang)
-    raise WorkbenchError(f"Unknown view {kind!r}; use one of {', '.join(VIEW_KINDS)}.")
+    raise AssertionError(kind)  # check_view_kind let through a kind this function does not make
 
 
 # ---- linked views: selecting a token in one tab selects it in the others -------------------------------------
@@ -996,6 +1026,13 @@ def read_csv_upload(content: bytes, name: str = "upload.csv", lang: str = "en"):
     frame.index = range(2, len(frame) + 2)  # as a spreadsheet numbers them, for the messages
     check_training_frame(frame, lang)
     return frame.reset_index(drop=True)
+
+
+def hub_is_offline() -> bool:
+    """Whether HF_HUB_OFFLINE forbids the Hub (Binder's start sets it): the picker then shows offline models first."""
+    from .checkpoints.resolve import hub_offline
+
+    return hub_offline()
 
 
 def dataframe_variables(namespace: dict | None) -> list[str]:

@@ -56,6 +56,7 @@ class Workbench(widgets.VBox):
         self.loaded: logic.Loaded | None = None
         self.result: logic.TaskResult | None = None
         self.views: dict[str, object] = {}  # kind -> the view shown in its tab
+        self._widgets: dict[str, widgets.Widget] = {}  # kind -> the widget of that view, shown in the tab
         self._view_input: dict[str, str] = {}  # kind -> the input the shown view was made for
         self.selection = None  # (anchor, input): the token selected in a view tab, linked across the tabs
         self._linking = False  # True while the app itself sets `selected` on the views
@@ -80,7 +81,7 @@ class Workbench(widgets.VBox):
                                        description=t["family"], layout=widgets.Layout(width="200px"))
         self.task_filter = widgets.Dropdown(options=[(t["all"], "")] + [(k, k) for k in logic.catalog_tasks(self.catalog)],
                                             description=t["task"], layout=widgets.Layout(width="260px"))
-        self.offline_only = widgets.Checkbox(value=False, description=t["offline_only"], indent=False,
+        self.offline_only = widgets.Checkbox(value=logic.hub_is_offline(), description=t["offline_only"], indent=False,
                                              layout=widgets.Layout(width="auto"))
         self.models = widgets.Select(options=[], rows=7, layout=widgets.Layout(width="560px"))
         self.models.add_class("wb-app-models")
@@ -126,7 +127,9 @@ class Workbench(widgets.VBox):
             box.add_class(f"wb-app-{kind}")
         self.max_new_tokens = widgets.IntSlider(value=20, min=1, max=100, description=t["max_new_tokens"])
         self.temperature = widgets.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description=t["temperature"])
-        self.top_k = widgets.IntSlider(value=0, min=0, max=100, description=t["top_k"])
+        self.top_k = widgets.IntSlider(value=0, min=0, max=100, description=t["top_k"], tooltip=t["top_k_greedy"])
+        self.temperature.observe(lambda _: self._temperature_changed(), names="value")
+        self._temperature_changed()
         generation = widgets.VBox([widgets.HBox([self.max_new_tokens, self.temperature, self.top_k]),
                                    self.view_boxes["generation"]])
         self.tabs = widgets.Tab(children=[widgets.VBox([self.results, self.chart]), self.view_boxes["tokens"],
@@ -172,6 +175,18 @@ class Workbench(widgets.VBox):
             self.models.value = ids[0]
         self._describe()
 
+    def _pick(self, checkpoint: str) -> None:
+        """Select a catalog checkpoint in the picker, clearing the filters that hide it."""
+        def shown() -> bool:
+            return checkpoint in [value for _, value in self.models.options]
+
+        if not shown():
+            self.search.value, self.family.value, self.task_filter.value = "", "", ""
+        if not shown():
+            self.offline_only.value = False
+        if shown():
+            self.models.value = checkpoint
+
     def budget_mb(self) -> float | None:
         """The memory a new checkpoint may use: `memory_limit_mb`, else what is free plus what unloading the
         current model gives back (it is let go before the new weights are read)."""
@@ -207,12 +222,14 @@ class Workbench(widgets.VBox):
         try:
             loaded = logic.load_checkpoint(name, budget_mb=self.budget_mb(), lang=self.lang, progress=progress,
                                            before_reading=release)
-        except Exception:
+        except Exception as error:
             self.progress.bar_style = "danger"
             if released and previous is not None:
                 self.status.value = html.escape(self.t["unloaded_previous"].format(name=name, previous=previous))
             else:
                 self.status.value = html.escape(self.loaded.summary(self.lang) if self.loaded else self.t["not_loaded"])
+            if getattr(error, "sibling", None):
+                self._pick(error.sibling)  # the smaller model suggested by the refusal, ready to Load
             raise
         finally:
             self.load_button.disabled = False
@@ -240,13 +257,18 @@ class Workbench(widgets.VBox):
 
     def _drop_views(self) -> None:
         """Forget every view tab's view (their widgets closed) and the linked selection."""
-        for view in self.views.values():
-            view.widget().close()  # ipywidgets keeps every open widget (and so its view's data) alive
+        for widget in self._widgets.values():
+            widget.close()  # ipywidgets keeps every open widget (and so its view's data) alive
+        self._widgets.clear()
         for box in self.view_boxes.values():
             box.children = [widgets.HTML(html.escape(self.t["press_run"]))]
         self.views.clear()
         self._view_input.clear()
         self.selection = None
+
+    def _temperature_changed(self) -> None:
+        """Top-k only limits sampling: at temperature 0 (greedy) it does nothing, so it is greyed out."""
+        self.top_k.disabled = self.temperature.value == 0
 
     # ---- task and views ---------------------------------------------------------------------------------------
     def _task_changed(self) -> None:
@@ -269,10 +291,11 @@ class Workbench(widgets.VBox):
         self.clear_error()
         if text is not None:
             self.text.value = text
-        if task is not None:
-            self.task.value = task
         if self.loaded is None:
             raise logic.WorkbenchError(self.t["needs_model"])
+        if task is not None:
+            logic.check_task(self.loaded, task, self.lang)  # the menu would raise a TraitError
+            self.task.value = task
         self.run_button.disabled = True
         try:
             self.result = logic.run_task(self.loaded, self.task.value, self.text.value, self.extra.value,
@@ -304,6 +327,7 @@ class Workbench(widgets.VBox):
     def show(self, kind: str):
         """Compute the view `kind` (tokens, attention, generation, lens) for the input and show it in its tab."""
         self.clear_error()
+        logic.check_view_kind(kind, self.lang)
         if self.loaded is None:
             raise logic.WorkbenchError(self.t["needs_model"])
         self._showing = True
@@ -321,13 +345,29 @@ class Workbench(widgets.VBox):
                                          f"{html.escape(logic.error_message(error, self.lang))}</span>")]
             self._view_input[kind] = self.text.value
             raise
+        replaced = self._widgets.get(kind)
         self.views[kind] = view
         self._view_input[kind] = self.text.value
-        widget = view.widget()
+        widget = self._widgets[kind] = view.widget()
         box.children = [widget]
+        if replaced is not None:
+            replaced.close()  # ipywidgets keeps every open widget (and its view's data) alive
         widget.observe(functools.partial(self._token_selected, kind), names="selected")
+        if kind == "tokens":
+            widget.observe(self._tokens_typed, names="text")
         self._select_linked(kind)  # a view made after a selection shows it too
         return view
+
+    @_ui
+    def _tokens_typed(self, change) -> None:
+        """Observer of the Tokens tab's own text box: what is typed there becomes the app's input, so the other
+        tabs follow it and a token selected there is still found in them."""
+        widget = change["owner"]
+        if widget is not self._widgets.get("tokens"):
+            return
+        self.views["tokens"] = widget.view  # the widget re-tokenized the text into a new view
+        self._view_input["tokens"] = change["new"]
+        self.text.value = change["new"]
 
     def _stop_view(self, kind: str, wait: bool = False) -> None:
         """End the background work of the view shown in tab `kind` (a streaming generation), if any; with `wait`,
@@ -340,8 +380,7 @@ class Workbench(widgets.VBox):
 
     # ---- linked views: a token selected in one tab is selected in every tab ------------------------------------
     def _view_widget(self, kind: str):
-        view = self.views.get(kind)
-        return view.widget() if view is not None else None
+        return self._widgets.get(kind)
 
     @_ui
     def _token_selected(self, kind: str, change) -> None:
@@ -423,6 +462,7 @@ class Workbench(widgets.VBox):
 
     @_ui
     def _refresh_variables(self) -> None:
+        self.clear_error()  # an earlier "no DataFrame yet" must not stay once there is one
         names = logic.dataframe_variables(self.namespace())
         current = self.variable.value
         self.variable.options = names
@@ -443,21 +483,24 @@ class Workbench(widgets.VBox):
             return logic.bbc_data(self.per_class.value, lang=self.lang)
         if source == "csv":
             if not self.upload.value:
-                raise logic.WorkbenchError("No CSV file was uploaded; press Upload CSV and choose a file.")
+                raise logic.WorkbenchError(self.t["no_csv"])
             upload = self.upload.value[0]
             frame = logic.read_csv_upload(bytes(upload["content"]), upload["name"], self.lang)
             return logic.split_train_eval(frame, lang=self.lang)
         name = self.variable.value
         if not name:
             raise logic.WorkbenchError(self.t["no_variables"])
-        return logic.split_train_eval(self.namespace()[name], lang=self.lang)
+        namespace = self.namespace()
+        if name not in namespace:
+            raise logic.WorkbenchError(self.t["variable_gone"].format(name=name))
+        return logic.split_train_eval(namespace[name], lang=self.lang)
 
     @_ui
     def train(self, max_steps: int | None = None):
         """Start fine-tuning on the chosen data; the live panel (loss plot, Stop / Resume) appears in the tab."""
         self.clear_error()
         if self.run_ is not None and self.run_.running:
-            raise logic.WorkbenchError("A run is still training; press Stop first.")
+            raise logic.WorkbenchError(self.t["still_training"])
         from .training import TrainingPanel
 
         self.train_button.disabled = True
