@@ -25,8 +25,9 @@ def minilm():
     return logic.load_checkpoint(MINILM)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def smollm():
+    """SmolLM2 for one test (a module-wide copy would sit next to the apps' own, 540 MB each)."""
     return logic.load_checkpoint(SMOLLM)
 
 

@@ -344,6 +344,10 @@ class Workbench(widgets.VBox):
             box.children = [widgets.HTML(f"<span style='color:#b91c1c'>"
                                          f"{html.escape(logic.error_message(error, self.lang))}</span>")]
             self._view_input[kind] = self.text.value
+            replaced = self._widgets.pop(kind, None)  # the tab no longer shows it: it must not take part in linking
+            self.views.pop(kind, None)
+            if replaced is not None:
+                replaced.close()
             raise
         replaced = self._widgets.get(kind)
         self.views[kind] = view
