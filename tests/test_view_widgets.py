@@ -306,3 +306,94 @@ def test_the_korean_app_makes_korean_views_and_says_their_errors_in_korean():
         assert app.show(kind) is None and words in app.view_boxes[kind].children[0].value
     english = wb.Workbench("sentence-transformers/all-MiniLM-L6-v2", lang="en", namespace={})
     assert english.show("tokens").lang == "en"
+
+
+# ---- the live fine-tuning panel in English and Korean ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stopped_run(minilm_dir):
+    """A real fine-tuning run (a 1-layer BERT with MiniLM's vocabulary, 32 toy rows, 8 steps), stopped after step 3."""
+    import random
+    import threading
+
+    import pandas as pd
+
+    rng = random.Random(0)
+    rows = pd.DataFrame([{"text": " ".join(rng.choices(["good", "bad", "film", "the"], k=5)), "label": label}
+                         for label in ["pos", "neg"] * 16])
+    config = dict(model_type="bert", vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                  intermediate_size=64, max_position_embeddings=32, id2label={0: "neg", 1: "pos"})
+    holder, ready = {}, threading.Event()
+
+    def stop_after_step_3(record):
+        ready.wait(10)
+        if record["step"] == 3:
+            holder["run"].stop()
+
+    run = wb.fine_tune(wb.from_config(config, "text-classification", seed=0), rows, rows[:8],
+                       tokenizer=wb.load_tokenizer(minilm_dir), epochs=2, batch_size=8, max_length=16, eval_every=3,
+                       live=False, wait=False, on_step=stop_after_step_3)
+    holder["run"] = run
+    ready.set()
+    run.wait()
+    assert run.status == "stopped" and run.state.step == 3 and run.checkpoint is not None
+    return run
+
+
+def panel_words(panel) -> dict[str, str]:
+    return {"stop": panel.stop_button.description, "resume": panel.resume_button.description,
+            "stop_tooltip": panel.stop_button.tooltip, "resume_tooltip": panel.resume_button.tooltip,
+            "progress": panel.progress_text.value, "metrics": panel.metrics.value, "message": panel.message.value}
+
+
+def test_training_panel_in_english_is_unchanged(stopped_run):
+    from workbench.widgets.training import TrainingPanel
+
+    panel = TrainingPanel(stopped_run, lang="en")
+    assert panel.progress_text.value == "starting ..."
+    panel.refresh(picture=False)
+    words = panel_words(panel)
+    assert (words["stop"], words["resume"]) == ("Stop", "Resume")
+    assert words["stop_tooltip"] == "Stop after the current step and save a checkpoint"
+    assert words["resume_tooltip"] == "Go on from where the run stopped"
+    assert re.fullmatch(r"step 3/8 · epoch 0\.75/2 · \d+:\d\d elapsed · ~\d+:\d\d left · stopped", words["progress"])
+    assert "<b>loss</b>" in words["metrics"] and "<b>eval_accuracy</b>" in words["metrics"]
+    assert words["message"] == (f"Stopped; checkpoint saved in <code>{stopped_run.checkpoint}</code>. "
+                                "Resume goes on from here.")
+    panel.close()
+
+
+def test_training_panel_in_korean(stopped_run, monkeypatch):
+    from workbench.widgets.training import TrainingPanel
+
+    panel = TrainingPanel(stopped_run, lang="ko")
+    assert panel.progress_text.value == "시작하는 중 ..."
+    panel.refresh(picture=False)
+    words = panel_words(panel)
+    assert (words["stop"], words["resume"]) == ("중지", "이어서 학습")
+    assert re.fullmatch(r"스텝 3/8 · 에포크 0\.75/2 · \d+:\d\d 경과 · 약 \d+:\d\d 남음 · 중지됨", words["progress"])
+    assert "<b>손실</b>" in words["metrics"] and "<b>검증 정확도</b>" in words["metrics"]
+    assert words["message"].startswith(f"중지했습니다. 체크포인트는 <code>{stopped_run.checkpoint}</code>에 저장")
+    for name, text in words.items():  # no English word left (the checkpoint path and the HTML aside)
+        text = re.sub(r"<code>.*?</code>|<[^>]+>|\bF1\b", "", text)
+        assert HANGUL.search(text) and not re.search(r"[A-Za-z]{2,}", text), (name, text)
+    panel.close()
+    monkeypatch.setenv("LANGUAGE", "ko_KR")  # no lang: the locale decides, as for the views
+    assert TrainingPanel(stopped_run).stop_button.description == "중지"
+    with pytest.raises(wb.WorkbenchError, match="lang='en' or lang='ko'"):
+        TrainingPanel(stopped_run, lang="de")
+
+
+def test_training_panel_texts_are_in_both_languages_and_all_used():
+    from workbench.views.text import PANEL_TEXT
+    from workbench.widgets.training import METRICS_SHOWN
+
+    assert set(PANEL_TEXT) == set(LANGUAGES) and set(PANEL_TEXT["en"]) == set(PANEL_TEXT["ko"])
+    for key, english in PANEL_TEXT["en"].items():
+        assert set(PLACEHOLDER.findall(english)) == set(PLACEHOLDER.findall(PANEL_TEXT["ko"][key])), key
+        assert HANGUL.search(PANEL_TEXT["ko"][key]) and not HANGUL.search(english), key
+    source = (WIDGETS / "training.py").read_text(encoding="utf-8")
+    named = set(re.findall(r'self\.t\["(\w+)"\]', source))
+    named |= {f"status_{status}" for status in ("ready", "running", "finished", "stopped", "failed")}  # run.status
+    named |= {f"metric_{name}" for name in METRICS_SHOWN}
+    assert named == set(PANEL_TEXT["en"])

@@ -1,4 +1,4 @@
-"""The words of the views in English and Korean: the language rule and the texts made in Python.
+"""The words of the views (and of the fine-tuning panel) in English and Korean: the language rule and the texts.
 
 The texts a view draws in the browser (labels, hover titles, legends) live in the JS table `TEXT` of
 `workbench/widgets/common.js`; the texts made here go into a view's state or its PNG (tokenizer scheme notes,
@@ -104,6 +104,60 @@ VIEW_TEXT: dict[str, dict[str, str]] = {
         "figure_probability": "확률",
     },
 }
+
+
+# The live fine-tuning panel (workbench/widgets/training.py): buttons, progress line, run states, metric names.
+# Values marked {...} are put in as they are; `stopped_checkpoint` is HTML, its {path} is escaped by the panel.
+PANEL_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "starting": "starting ...",
+        "stop": "Stop",
+        "stop_tooltip": "Stop after the current step and save a checkpoint",
+        "resume": "Resume",
+        "resume_tooltip": "Go on from where the run stopped",
+        "stopping": "stopping after this step ...",
+        "progress": "step {step}/{total} · epoch {epoch}/{epochs} · {elapsed} elapsed · ~{eta} left · {status}",
+        "status_ready": "ready",
+        "status_running": "running",
+        "status_finished": "finished",
+        "status_stopped": "stopped",
+        "status_failed": "failed",
+        "metric_loss": "loss",
+        "metric_lr": "lr",
+        "metric_eval_loss": "eval_loss",
+        "metric_eval_accuracy": "eval_accuracy",
+        "metric_eval_f1": "eval_f1",
+        "stopped_checkpoint": "Stopped; checkpoint saved in <code>{path}</code>. Resume goes on from here.",
+        "panel_error": "panel: {error}",
+    },
+    "ko": {
+        "starting": "시작하는 중 ...",
+        "stop": "중지",
+        "stop_tooltip": "지금 스텝을 마치고 멈춘 뒤 체크포인트를 저장합니다",
+        "resume": "이어서 학습",
+        "resume_tooltip": "멈춘 곳부터 학습을 이어 갑니다",
+        "stopping": "이 스텝을 마치고 멈추는 중 ...",
+        "progress": "스텝 {step}/{total} · 에포크 {epoch}/{epochs} · {elapsed} 경과 · 약 {eta} 남음 · {status}",
+        "status_ready": "준비됨",
+        "status_running": "학습 중",
+        "status_finished": "완료",
+        "status_stopped": "중지됨",
+        "status_failed": "실패",
+        "metric_loss": "손실",
+        "metric_lr": "학습률",
+        "metric_eval_loss": "검증 손실",
+        "metric_eval_accuracy": "검증 정확도",
+        "metric_eval_f1": "검증 F1",
+        "stopped_checkpoint": "중지했습니다. 체크포인트는 <code>{path}</code>에 저장했습니다. '이어서 학습'을 누르면 "
+                              "여기서부터 이어 갑니다.",
+        "panel_error": "패널 오류: {error}",
+    },
+}
+
+
+def panel_text(lang: str | None) -> dict[str, str]:
+    """The texts of the live fine-tuning panel in `lang` ('en', 'ko'; None: from the locale)."""
+    return PANEL_TEXT[check_language(lang)]
 
 
 def view_text(lang: str) -> dict[str, str]:

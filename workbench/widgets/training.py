@@ -22,21 +22,28 @@ import ipywidgets as widgets
 
 from ..training.plot import loss_curve_png
 from ..training.progress import format_seconds, in_notebook_kernel
+from ..views.text import check_language, panel_text
+
+METRICS_SHOWN = ("loss", "lr", "eval_loss", "eval_accuracy", "eval_f1")
 
 
 class TrainingPanel:
-    def __init__(self, run, *, max_fps: float = 4.0, max_overhead: float = 0.04):
+    """`lang`: 'en' or 'ko' for the panel's own texts (None: from the locale, as the views); numbers stay as they are."""
+
+    def __init__(self, run, *, lang: str | None = None, max_fps: float = 4.0, max_overhead: float = 0.04):
         self.run = run
+        self.lang = check_language(lang)
+        self.t = panel_text(self.lang)
         self.max_fps, self.max_overhead = max_fps, max_overhead
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="640px"))
         self.bar = widgets.IntProgress(value=0, min=0, max=max(1, run.state.total_steps), bar_style="info",
                                        layout=widgets.Layout(width="320px"))
-        self.progress_text = widgets.Label(value="starting ...")
+        self.progress_text = widgets.Label(value=self.t["starting"])
         self.metrics = widgets.HTML(value="")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger",
-                                          tooltip="Stop after the current step and save a checkpoint")
-        self.resume_button = widgets.Button(description="Resume", icon="play", button_style="success",
-                                            disabled=True, tooltip="Go on from where the run stopped")
+        self.stop_button = widgets.Button(description=self.t["stop"], icon="stop", button_style="danger",
+                                          tooltip=self.t["stop_tooltip"])
+        self.resume_button = widgets.Button(description=self.t["resume"], icon="play", button_style="success",
+                                            disabled=True, tooltip=self.t["resume_tooltip"])
         self.message = widgets.HTML(value="")
         self.stop_button.on_click(lambda _: self._stop())
         _hear_clicks_while_busy(self.stop_button, self._stop)
@@ -91,7 +98,7 @@ class TrainingPanel:
         if not self.run.running or self.run.stop_requested:
             return  # e.g. the click already stopped the run from the shell-channel thread
         self.stop_button.disabled = True
-        self.progress_text.value = "stopping after this step ..."
+        self.progress_text.value = self.t["stopping"]
         self.run.stop()
 
     def _resume(self) -> None:
@@ -122,7 +129,8 @@ class TrainingPanel:
             try:
                 self.refresh(picture=picture)
             except Exception as error:  # keep the panel alive and say what went wrong
-                self.message.value = f"<span style='color:#b00'>panel: {html.escape(repr(error))}</span>"
+                said = self.t["panel_error"].format(error=html.escape(repr(error)))
+                self.message.value = f"<span style='color:#b00'>{said}</span>"
             spent = time.perf_counter() - started
             self.drawing_seconds += spent
             if picture:
@@ -142,13 +150,12 @@ class TrainingPanel:
         records = list(run.state.history)  # a snapshot: the training thread appends meanwhile
         self.bar.max = max(1, progress["total_steps"])
         self.bar.value = progress["step"]
-        self.progress_text.value = (
-            f"step {progress['step']}/{progress['total_steps']} · epoch {progress['epoch']:.2f}/{progress['epochs']:g}"
-            f" · {format_seconds(progress['elapsed'])} elapsed · ~{format_seconds(progress['eta'])} left"
-            f" · {progress['status']}")
+        self.progress_text.value = self.t["progress"].format(
+            step=progress["step"], total=progress["total_steps"], epoch=f"{progress['epoch']:.2f}",
+            epochs=f"{progress['epochs']:g}", elapsed=format_seconds(progress["elapsed"]),
+            eta=format_seconds(progress["eta"]), status=self.t.get(f"status_{progress['status']}", progress["status"]))
         metrics = progress["metrics"]
-        shown = [(name, metrics[name]) for name in ("loss", "lr", "eval_loss", "eval_accuracy", "eval_f1")
-                 if name in metrics]
+        shown = [(self.t[f"metric_{name}"], metrics[name]) for name in METRICS_SHOWN if name in metrics]
         self.metrics.value = "<table style='font-family:monospace'><tr>" + "".join(
             f"<td style='padding-right:1.5em'><b>{html.escape(name)}</b> {value:.4g}</td>" for name, value in shown
         ) + "</tr></table>"
@@ -160,8 +167,7 @@ class TrainingPanel:
         if status == "failed":
             self.message.value = f"<span style='color:#b00'>{html.escape(progress['message'])}</span>"
         elif status == "stopped" and run.checkpoint is not None:
-            self.message.value = (f"Stopped; checkpoint saved in <code>{html.escape(str(run.checkpoint))}</code>. "
-                                  "Resume goes on from here.")
+            self.message.value = self.t["stopped_checkpoint"].format(path=html.escape(str(run.checkpoint)))
         elif status in ("running", "finished"):
             self.message.value = ""
         if picture:
