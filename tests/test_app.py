@@ -570,7 +570,7 @@ def test_typing_in_the_tokens_tab_is_the_apps_input_and_keeps_the_tabs_linked(mi
 
 def test_app_trains_from_a_dataframe_variable_and_compares_before_after(minilm):
     rows = logic.bbc_data(4)[0]
-    app = wb.Workbench(namespace={"my_news": rows}, lang="en")
+    app = wb.Workbench(namespace={"my_news": rows}, lang="ko")
     app.data_source.value = "frame"
     assert app.variable.options == ("my_news",)
     app.max_length.value = 32
@@ -585,6 +585,7 @@ def test_app_trains_from_a_dataframe_variable_and_compares_before_after(minilm):
     assert run.status == "finished" and run.state.step == 2
     assert list(app.comparison.columns) == ["text", "before", "before_score", "after", "after_score"]
     assert "<table" in app.compare_html.value and bytes(app.compare_chart.value).startswith(b"\x89PNG")
+    assert app.run_.panel.lang == "ko"  # the live panel speaks the app's language
 
 
 def test_app_csv_upload_errors_are_shown(minilm):

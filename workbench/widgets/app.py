@@ -519,7 +519,7 @@ class Workbench(widgets.VBox):
             self.train_button.disabled = False
         self.run_, self.comparison = run, None
         self.compare_html.value, self.compare_chart.layout.display = "", "none"
-        panel = TrainingPanel(run)
+        panel = TrainingPanel(run, lang=self.lang)
         run.panel = panel  # run.wait() in a cell then keeps the panel's buttons working
         run.add_listener(panel.update)
         run.add_listener(functools.partial(self._after_training, run, list(evaluation["text"][:6])))
