@@ -146,7 +146,8 @@ def test_invisible_characters_get_visible_labels_and_named_code_points(smollm_gg
     and the piece names the character for its hover title."""
     from workbench.views.tokens import visible
 
-    assert visible("\x00\x1b\x7f\x85\u202e\u200d\ufe0f\u00a0 \n\t") == "␀␛␡<U+0085><U+202E><U+200D><U+FE0F><U+00A0>␣↵⇥"
+    assert visible("\x00\x1b\x7f\x85\u202e\u200d\ufe0f\u00a0 \n\t\r") == (
+        "<NUL><ESC><DEL><U+0085><U+202E><U+200D><U+FE0F><U+00A0>␣↵⇥<CR>")
     assert visible("한국어 🙂 é", space=" ") == "한국어 🙂 é"  # visible text, combining accents and emoji untouched
     for tokenizer in (wb.load_tokenizer(smollm_gguf), byte_level_bpe(), sentencepiece_style()):
         pieces = wb.show_tokens(CONTROLS, tokenizer=tokenizer).tokenizations[0].pieces
@@ -158,13 +159,13 @@ def test_invisible_characters_get_visible_labels_and_named_code_points(smollm_gg
                 "U+202E RIGHT-TO-LEFT OVERRIDE", "U+FE0F VARIATION SELECTOR-16"} <= described
     smollm = wb.show_tokens(CONTROLS, tokenizer=wb.load_tokenizer(smollm_gguf)).tokenizations[0].pieces
     assert b"".join(bytes(p.byte_values) for p in smollm).decode("utf-8") == CONTROLS  # only the labels change
-    labels = [p.label for p in smollm]  # the pieces that hold a whole NUL or ESC show its control picture
-    assert {"␀", "␛", "␡", "<U+FE0F>"} <= set(labels)
+    labels = [p.label for p in smollm]  # the pieces that hold a whole NUL or ESC show its abbreviation
+    assert {"<NUL>", "<ESC>", "<DEL>", "<U+FE0F>"} <= set(labels)
     override = [p for p in smollm if p.covers == "\u202e"]  # 3 bytes in two pieces, formed together
     assert override and all(p.shown_covers == "<U+202E>" and p.code_points == ["U+202E RIGHT-TO-LEFT OVERRIDE"]
                             for p in override)
     tok = wb.load_tokenizer(smollm_gguf)
-    assert token_label(tok.backend_tokenizer, scheme_of(tok.backend_tokenizer), tok.convert_tokens_to_ids("Ā")) == "␀"
+    assert token_label(tok.backend_tokenizer, scheme_of(tok.backend_tokenizer), tok.convert_tokens_to_ids("Ā")) == "<NUL>"
 
 
 def test_a_byte_piece_that_carries_a_space_is_grouped_with_the_rest_of_its_character(smollm_gguf):

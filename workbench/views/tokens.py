@@ -117,7 +117,11 @@ def _byte_alphabet() -> dict[str, int]:
 
 BYTE_ALPHABET = _byte_alphabet()
 BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
-VISIBLE_WHITESPACE = {"\n": "↵", "\t": "⇥", "\r": "␍", " ": "␣"}
+VISIBLE_WHITESPACE = {"\n": "↵", "\t": "⇥", "\r": "<CR>", " ": "␣"}
+# The usual abbreviations of the C0 controls (0x00-0x1F). Their control pictures (␀ ␛) would be nicer, but common
+# fonts (DejaVu) lack them and the browser draws an empty box; these letters draw in every font.
+C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC "
+            "FS GS RS US").split()
 # Characters that draw nothing (or steer the text around them) besides the whitespace above: format characters
 # (zero-width space and joiners, bidi marks, embeddings, overrides and isolates, BOM, soft hyphen), line and
 # paragraph separators, spaces other than ' ', and these default-ignorable ones of other categories. (Unassigned
@@ -135,12 +139,12 @@ def is_invisible(character: str) -> bool:
 
 
 def escape_invisible(character: str) -> str:
-    """A visible stand-in: a C0 control as its control picture (NUL ␀, ESC ␛), DEL as ␡, any other as <U+XXXX>."""
+    """A visible stand-in: a C0 control or DEL by its abbreviation (<NUL>, <ESC>, <DEL>), any other as <U+XXXX>."""
     code = ord(character)
     if code < 0x20:
-        return chr(0x2400 + code)  # the Control Pictures block is in C0 order
+        return f"<{C0_NAMES[code]}>"
     if code == 0x7F:
-        return "\u2421"
+        return "<DEL>"
     return f"<U+{code:04X}>"
 
 
@@ -148,13 +152,13 @@ def describe_character(character: str) -> str:
     """'U+202E RIGHT-TO-LEFT OVERRIDE'; a C0 control or DEL by the name of its control picture ('U+001B ESCAPE')."""
     code = ord(character)
     name = unicodedata.name(character, "")
-    if not name and (code < 0x20 or code == 0x7F):
-        name = unicodedata.name(escape_invisible(character)).removeprefix("SYMBOL FOR ")
+    if not name and (code < 0x20 or code == 0x7F):  # the Control Pictures block is in C0 order, then DEL
+        name = unicodedata.name(chr(0x2400 + code if code < 0x20 else 0x2421)).removeprefix("SYMBOL FOR ")
     return f"U+{code:04X} {name or ('control' if unicodedata.category(character) == 'Cc' else 'no name')}"
 
 
 def visible(text: str, space: str = "␣") -> str:
-    """Text for a label: new line ↵, tab ⇥, carriage return ␍, a space as `space`, and every invisible character
+    """Text for a label: new line ↵, tab ⇥, carriage return <CR>, a space as `space`, and every invisible character
     (`is_invisible`) as its visible stand-in, so that no label is blank and none can reorder the page around it."""
     return "".join(space if c == " " else VISIBLE_WHITESPACE.get(c) or (escape_invisible(c) if is_invisible(c) else c)
                    for c in text)
