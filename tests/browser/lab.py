@@ -283,3 +283,14 @@ def voila_settings() -> dict[str, Path]:
         pytest.fail(f"Voila's page template {template!r} is not installed in this environment; run "
                     f"`{SETUP_COMMAND}`.", pytrace=False)
     return {"voila.json": settings}
+
+
+def text_deltas(tokenizer, ids: list[int]) -> list[str]:
+    """The text each token adds, as stream_generate makes it: "" until a character cut across tokens is whole."""
+    deltas, done = [], ""
+    for i in range(len(ids)):
+        text = tokenizer.decode(ids[: i + 1])
+        whole = not text.endswith("\ufffd")
+        deltas.append(text[len(done):] if whole else "")
+        done = text if whole else done
+    return deltas

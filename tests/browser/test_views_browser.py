@@ -11,6 +11,7 @@ from workbench.views.attention import show_attention
 from workbench.views.generation import GenerationView, Step, labeller
 from workbench.views.logit_lens import LogitLensView, logit_lens
 from workbench.views.tokens import TokensView, backend_of, describe_pieces, scheme_of, token_label
+from lab import text_deltas
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -180,20 +181,22 @@ def test_logit_lens_page(watched, tmp_path, smollm_tokenizer):
     watched.assert_clean(path)
 
 
+def smollm_generation(tokenizer, prompt: str, steps: list[Step]) -> GenerationView:
+    """A generation view over SmolLM2's real prompt pieces and labels, with the given steps."""
+    scheme = scheme_of(backend_of(tokenizer))
+    pieces = describe_pieces(tokenizer(prompt).encodings[0], [prompt], scheme)
+    return GenerationView(pieces, labeller(backend_of(tokenizer), scheme), name="SmolLM2", steps=steps)
+
+
 def test_generation_page(watched, tmp_path, smollm_tokenizer):
     backend = backend_of(smollm_tokenizer)
     scheme = scheme_of(backend)
-    prompt = "Say it in Korean:"
-    pieces = describe_pieces(smollm_tokenizer(prompt).encodings[0], [prompt], scheme)
     korean_ids = smollm_tokenizer(" 한국어", add_special_tokens=False)["input_ids"]
-    steps, done = [], ""
-    for i, t in enumerate(korean_ids):  # text deltas as stream_generate makes them: "" until a character is whole
-        text = smollm_tokenizer.decode(korean_ids[: i + 1])
-        delta = "" if text.endswith("\ufffd") else text[len(done):]
-        done = done if text.endswith("\ufffd") else text
+    steps = []
+    for i, (t, delta) in enumerate(zip(korean_ids, text_deltas(smollm_tokenizer, korean_ids))):
         steps.append(Step(t, delta, math.log(0.9 - 0.1 * (i % 5)), [(t, math.log(0.9 - 0.1 * (i % 5))), (28, math.log(0.05))]))
     steps.append(Step(30, HOSTILE, math.log(0.3), [(30, math.log(0.3))]))
-    view = GenerationView(pieces, labeller(backend, scheme), name="SmolLM2", steps=steps)
+    view = smollm_generation(smollm_tokenizer, "Say it in Korean:", steps)
     path = view.save(tmp_path / "generation.html")
     page = watched.open(path)
     shown = page.locator(".wb-gen-token").all_text_contents()
@@ -202,7 +205,7 @@ def test_generation_page(watched, tmp_path, smollm_tokenizer):
     assert [t for t in shown if t.startswith("<0x")] and shown[-1] == HOSTILE
     page.locator(".wb-gen-token").last.click()
     assert page.locator(".wb-alternatives td").first.text_content() == token_label(backend, scheme, 30)
-    assert page.locator(".wb-generation").get_attribute("data-selected") == str(len(pieces) + len(steps) - 1)
+    assert page.locator(".wb-generation").get_attribute("data-selected") == str(len(view.prompt_pieces) + len(steps) - 1)
     page.locator(".wb-gen-prompt").first.click()  # a prompt token: given, so no probability
     assert page.locator(".wb-gen-prompt.wb-selected").count() == 1 and page.locator(".wb-alternatives td").count() == 0
     assert "given in the prompt" in page.locator(".wb-alternatives caption").text_content()
@@ -282,13 +285,9 @@ def test_invisible_and_right_to_left_characters_in_tokens(watched, tmp_path, smo
 
 def test_a_right_to_left_override_in_generated_text_stays_inside_its_token(watched, tmp_path, smollm_tokenizer):
     """Generated text is shown as it is: a raw U+202E in one token must not reverse the tokens after it."""
-    backend = backend_of(smollm_tokenizer)
-    scheme = scheme_of(backend)
-    prompt = "Echo:"
-    pieces = describe_pieces(smollm_tokenizer(prompt).encodings[0], [prompt], scheme)
     texts = [" one", " \u202etwo", " three", " four"]
     steps = [Step(i + 100, t, math.log(0.5), [(i + 100, math.log(0.5))]) for i, t in enumerate(texts)]
-    path = GenerationView(pieces, labeller(backend, scheme), name="SmolLM2", steps=steps).save(tmp_path / "rtl.html")
+    path = smollm_generation(smollm_tokenizer, "Echo:", steps).save(tmp_path / "rtl.html")
     page = watched.open(path)
     lefts = page.evaluate("() => [...document.querySelectorAll('.wb-gen-token')].map((s) => s.getBoundingClientRect().left)")
     assert lefts == sorted(lefts), lefts

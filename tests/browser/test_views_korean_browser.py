@@ -20,7 +20,7 @@ from workbench.views.generation import GenerationView, Step, labeller
 from workbench.views.logit_lens import LogitLensView, logit_lens
 from workbench.views.tokens import TokensView, backend_of, describe_pieces, scheme_of, token_label
 
-from lab import REPO, SCREENSHOTS, NetworkLog, chromium, new_page
+from lab import REPO, SCREENSHOTS, NetworkLog, chromium, new_page, text_deltas
 
 pytestmark = pytest.mark.browser
 
@@ -125,11 +125,8 @@ def pages(minilm_dir, smollm_gguf, tmp_path_factory):
     # generation: SmolLM2's real pieces for a Korean prompt and answer, with made-up probabilities
     prompt = "한국의 수도는"
     answer = smol(" 서울입니다", add_special_tokens=False)["input_ids"]
-    steps, done = [], ""
-    for i, token in enumerate(answer):  # text deltas as stream_generate makes them: "" until a character is whole
-        decoded = smol.decode(answer[: i + 1])
-        delta = "" if decoded.endswith("\ufffd") else decoded[len(done):]
-        done = done if decoded.endswith("\ufffd") else decoded
+    steps = []
+    for i, (token, delta) in enumerate(zip(answer, text_deltas(smol, answer))):
         p = 0.9 - 0.15 * (i % 4)
         steps.append(Step(token, delta, math.log(p), [(token, math.log(p)), (answer[0], math.log(0.05))]))
     views["generation"] = GenerationView(describe_pieces(smol(prompt).encodings[0], [prompt], scheme),
