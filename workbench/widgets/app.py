@@ -55,8 +55,7 @@ class Workbench(widgets.VBox):
         self._namespace = namespace
         self.loaded: logic.Loaded | None = None
         self.result: logic.TaskResult | None = None
-        self.views: dict[str, object] = {}  # kind -> the view shown in its tab
-        self._widgets: dict[str, widgets.Widget] = {}  # kind -> the widget of that view, shown in the tab
+        self._widgets: dict[str, widgets.Widget] = {}  # kind -> the widget shown in its tab (`views`: their views)
         self._view_input: dict[str, str] = {}  # kind -> the input the shown view was made for
         self.selection = None  # (anchor, input): the token selected in a view tab, linked across the tabs
         self._linking = False  # True while the app itself sets `selected` on the views
@@ -175,6 +174,12 @@ class Workbench(widgets.VBox):
             self.models.value = ids[0]
         self._describe()
 
+    @property
+    def views(self) -> dict[str, object]:
+        """kind -> the view shown in its tab: the view of the tab's widget (the Tokens widget replaces its view
+        with a new one when its own text box is typed in)."""
+        return {kind: widget.view for kind, widget in self._widgets.items()}
+
     def _pick(self, checkpoint: str) -> None:
         """Select a catalog checkpoint in the picker, clearing the filters that hide it."""
         def shown() -> bool:
@@ -262,7 +267,6 @@ class Workbench(widgets.VBox):
         self._widgets.clear()
         for box in self.view_boxes.values():
             box.children = [widgets.HTML(html.escape(self.t["press_run"]))]
-        self.views.clear()
         self._view_input.clear()
         self.selection = None
 
@@ -345,12 +349,10 @@ class Workbench(widgets.VBox):
                                          f"{html.escape(logic.error_message(error, self.lang))}</span>")]
             self._view_input[kind] = self.text.value
             replaced = self._widgets.pop(kind, None)  # the tab no longer shows it: it must not take part in linking
-            self.views.pop(kind, None)
             if replaced is not None:
                 replaced.close()
             raise
         replaced = self._widgets.get(kind)
-        self.views[kind] = view
         self._view_input[kind] = self.text.value
         widget = self._widgets[kind] = view.widget()
         box.children = [widget]
@@ -369,8 +371,7 @@ class Workbench(widgets.VBox):
         widget = change["owner"]
         if widget is not self._widgets.get("tokens"):
             return
-        self.views["tokens"] = widget.view  # the widget re-tokenized the text into a new view
-        self._view_input["tokens"] = change["new"]
+        self._view_input["tokens"] = change["new"]  # the widget re-tokenized it into a new view (`views` has it)
         self.text.value = change["new"]
 
     def _stop_view(self, kind: str, wait: bool = False) -> None:
