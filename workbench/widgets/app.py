@@ -384,13 +384,10 @@ class Workbench(widgets.VBox):
                 view.wait(timeout=STOP_TIMEOUT_SECONDS)
 
     # ---- linked views: a token selected in one tab is selected in every tab ------------------------------------
-    def _view_widget(self, kind: str):
-        return self._widgets.get(kind)
-
     @_ui
     def _token_selected(self, kind: str, change) -> None:
         """Observer of each view widget's `selected`: remember the token, select it in the other tabs."""
-        if self._linking or change["owner"] is not self._view_widget(kind):
+        if self._linking or change["owner"] is not self._widgets.get(kind):
             return  # the app's own update, or a view that a newer one replaced
         text = self._view_input.get(kind, "")
         self.selection = (logic.selected_anchor(change["owner"].view, change["new"], text), text)
@@ -400,7 +397,7 @@ class Workbench(widgets.VBox):
 
     def _select_linked(self, kind: str) -> None:
         """Set `selected` of one tab's view to the remembered token (-1: none there, or another input)."""
-        widget = self._view_widget(kind)
+        widget = self._widgets.get(kind)
         if widget is None:
             return
         anchor, text = self.selection or (None, None)
