@@ -615,9 +615,9 @@ def examples_language(lang: str, entry: dict | None) -> str:
     return lang if known in (None, "multilingual", lang) else "en"
 
 
-def is_example(text: str, lang: str = "en") -> bool:
+def is_example(text: str) -> bool:
     """Whether `text` is empty or one of the examples, in any language (so switching task or model may replace
-    it). `lang` is kept for callers that pass it."""
+    it)."""
     if not text.strip():
         return True
     for examples in EXAMPLES.values():
@@ -925,22 +925,13 @@ def split_train_eval(frame, eval_fraction: float = 0.25, seed: int = 0, lang: st
     return train, evaluation
 
 
-def rows_text(rows: list, lang: str = "en", limit: int = 8) -> str:
-    """Row names for a message: '3, 7 and 12' (Korean: '3, 7, 12'), the first `limit` and a count of the rest."""
-    words = ui_text(lang)
-    shown = [str(row) for row in rows[:limit]]
-    if len(rows) > limit:
-        shown.append(words["more"].format(n=len(rows) - limit))
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + words["and"] + shown[-1]
-
-
 def check_training_frame(frame, lang: str = "en") -> None:
     """Refuse, in one sentence in `lang`, data the Train tab cannot learn from: not a DataFrame, no 'text' or
     'label' column, no rows, empty texts or labels (named by their row: the DataFrame's index, for a CSV its
     spreadsheet row), labels that mix types (1, "a", 2.5), a single label."""
     import pandas as pd
 
-    from .training.data import missing_rows, type_names
+    from .training.data import missing_rows, row_list, type_names
 
     words = ui_text(lang)
     if not isinstance(frame, pd.DataFrame):
@@ -955,7 +946,8 @@ def check_training_frame(frame, lang: str = "en") -> None:
         empty = missing_rows(frame[column].tolist())
         if empty:  # never trained on as the words "None" or "nan"
             key = "row_without" if len(empty) == 1 else "rows_without"
-            raise WorkbenchError(words[key].format(rows=rows_text(list(frame.index[empty]), lang), column=column))
+            rows = row_list(list(frame.index[empty]), last=words["and"], more=words["more"])  # Korean: '3, 7, 12'
+            raise WorkbenchError(words[key].format(rows=rows, column=column))
     types = type_names(frame["label"].tolist())
     if len(types) > 1:
         raise WorkbenchError(words["mixed_labels"].format(types=", ".join(types)))

@@ -95,12 +95,13 @@ def type_names(values) -> list[str]:
     return sorted({name(value) for value in values if not is_missing(value)})
 
 
-def row_list(positions: list[int], limit: int = 8) -> str:
-    """Row positions for a message: '3, 7 and 12', the first `limit` and a count of the rest."""
+def row_list(positions: list, limit: int = 8, *, last: str = " and ", more: str = "{n} more") -> str:
+    """Row names for a message: '3, 7 and 12', the first `limit` and a count of the rest ('..., 9 and 4 more').
+    `last` (what goes before the last name) and `more` say it in another language (the app's Korean: ", ")."""
     shown = [str(p) for p in positions[:limit]]
     if len(positions) > limit:
-        return f"{', '.join(shown)} and {len(positions) - limit} more"
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+        shown.append(more.format(n=len(positions) - limit))
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + last + shown[-1]
 
 
 def _read_table(path: Path):
