@@ -566,6 +566,9 @@ def test_typing_in_the_tokens_tab_is_the_apps_input_and_keeps_the_tabs_linked(mi
     dog = next(i for i, p in enumerate(tokens.view.tokenizations[0].pieces) if p.covers == "dog")
     tokens.selected = dog
     assert attention.selected == dog and attention.view.pieces[dog].covers == "dog"
+    assert app.views["tokens"].widget() is tokens  # the retokenized view keeps the linked widget
+    app.views["tokens"].widget().selected = -1
+    assert attention.selected == -1
 
 
 def test_app_trains_from_a_dataframe_variable_and_compares_before_after(minilm):

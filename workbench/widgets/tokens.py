@@ -15,6 +15,7 @@ class TokensWidget(ViewWidget):
     def _retokenize(self, change) -> None:
         if change["new"] != self.view.text:
             self.view = self.view.with_text(change["new"], self.view.text_pair)
+            self.view._widget = self  # the new view's widget() is this one, not a fresh unlinked copy
             self.selected = -1  # positions of the old text mean nothing in the new one
             self.state = self.view.traits()["state"]
 
