@@ -315,6 +315,17 @@ def _decode_steps(model, input_ids, attention_mask, max_new: int, settings: Sett
             streamer.end()
 
 
+def _settings_and_prompt(model, input_ids: torch.Tensor, attention_mask, *, tokenizer, stop_strings, truncation,
+                         **given) -> tuple[Settings, torch.Tensor, torch.Tensor, int]:
+    """What generate and stream_generate both start with: the settings from `given` (their generation arguments)
+    over the model's defaults, then the prompt checked and prepared -> (settings, input_ids, attention_mask,
+    how many tokens may be added)."""
+    settings = resolve_settings(model, input_ids.shape[1], given)
+    input_ids, attention_mask, max_new = prepare_prompt(model, input_ids, attention_mask, settings, tokenizer=tokenizer,
+                                                        stop_strings=stop_strings, truncation=truncation)
+    return settings, input_ids, attention_mask, max_new
+
+
 def _check_unknown(kwargs: dict) -> None:
     ignored = {"use_cache", "num_beams", "num_return_sequences"}
     unknown = sorted(set(kwargs) - ignored)
@@ -342,13 +353,11 @@ def generate(model, input_ids=None, attention_mask=None, max_new_tokens=None, ma
     Generation also stops when the context is full.
     """
     _check_unknown(kwargs)
-    input_ids = _as_batch(input_ids)
-    given = dict(max_new_tokens=max_new_tokens, max_length=max_length, do_sample=do_sample, temperature=temperature,
-                 top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty, eos_token_id=eos_token_id,
-                 pad_token_id=pad_token_id)
-    settings = resolve_settings(model, input_ids.shape[1], given)
-    input_ids, attention_mask, max_new = prepare_prompt(model, input_ids, attention_mask, settings, tokenizer=tokenizer,
-                                                        stop_strings=stop_strings, truncation=truncation)
+    settings, input_ids, attention_mask, max_new = _settings_and_prompt(
+        model, _as_batch(input_ids), attention_mask, tokenizer=tokenizer, stop_strings=stop_strings,
+        truncation=truncation, max_new_tokens=max_new_tokens, max_length=max_length, do_sample=do_sample,
+        temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
+        eos_token_id=eos_token_id, pad_token_id=pad_token_id)
     sequences = input_ids
     all_scores, all_logits = [], []
     for sequences, _, logits, scores, _ in _decode_steps(
@@ -410,12 +419,11 @@ def stream_generate(model, input_ids=None, attention_mask=None, *, tokenizer=Non
     if input_ids.shape[0] != 1:
         raise GenerationError(f"stream_generate follows one prompt at a time, got a batch of {input_ids.shape[0]}; "
                               "use generate() for batches.")
-    given = dict(max_new_tokens=max_new_tokens, max_length=max_length, do_sample=do_sample, temperature=temperature,
-                 top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty, eos_token_id=eos_token_id,
-                 pad_token_id=pad_token_id)
-    settings = resolve_settings(model, input_ids.shape[1], given)
-    input_ids, attention_mask, max_new = prepare_prompt(model, input_ids, attention_mask, settings, tokenizer=tokenizer,
-                                                        stop_strings=stop_strings, truncation=truncation)
+    settings, input_ids, attention_mask, max_new = _settings_and_prompt(
+        model, input_ids, attention_mask, tokenizer=tokenizer, stop_strings=stop_strings, truncation=truncation,
+        max_new_tokens=max_new_tokens, max_length=max_length, do_sample=do_sample, temperature=temperature,
+        top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty, eos_token_id=eos_token_id,
+        pad_token_id=pad_token_id)
     steps = _decode_steps(model, input_ids, attention_mask, max_new, settings, tokenizer=tokenizer,
                           stop_strings=stop_strings, seed=seed)
     return _steps_with_probabilities(steps, tokenizer, top_alternatives)
